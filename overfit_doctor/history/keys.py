@@ -123,7 +123,7 @@ def map_key(key: str) -> KeyMapping:
     joined = "_".join(tokens)
     if joined in _BOOKKEEPING or joined.endswith(_BOOKKEEPING_SUFFIXES):
         return KeyMapping(Kind.IGNORED)
-    if tokens[0] in ("runtime", "time", "timestamp"):
+    if tokens[0] in ("runtime", "time", "timestamp", "best", "max", "min"):
         return KeyMapping(Kind.IGNORED)
     if tokens[0] == "metrics" and len(tokens) > 1:  # Ultralytics: metrics/mAP50(B) are val metrics
         return _metric(
@@ -140,6 +140,8 @@ def map_key(key: str) -> KeyMapping:
         split, tokens = _SPLIT_TOKENS[tokens[-1]], tokens[:-1]
     if tokens and _is_lr(tokens):
         return KeyMapping(Kind.METRIC, "train", _lr_metric(tokens))
+    if tokens and (tokens[0] in ("best", "max", "min") or tokens[-1] in ("best", "max", "min")):
+        return KeyMapping(Kind.IGNORED)  # running best values, not curves
     metric = "_".join(tokens).replace("__step", "_step").replace("__epoch", "")
     if metric in _BOOKKEEPING or metric.endswith(_BOOKKEEPING_SUFFIXES):
         return KeyMapping(Kind.IGNORED)

@@ -1,0 +1,178 @@
+"""Benchmark: parsing + diagnosis of big logs, against the baselines that only parse.
+
+    .venv/bin/python benchmarks/bench_logs.py [--rows 1000000] [--repeat 3] [--write-docs]
+
+1. A Lightning-style metrics CSV with 1,000,000 rows (train loss every step, validation every
+   1,000 steps): `pandas.read_csv` alone vs `load_history` vs `diagnose` (parse + all checks).
+2. A TensorBoard event file with 1,000,000 scalars (train loss every step, validation every 1,000
+   steps), written with TensorBoard's own writer: our reader and `diagnose` vs tbparse and
+   EventAccumulator (with size_guidance 0 = keep every scalar) on the same file.
+
+Timings are wall-clock medians of `--repeat` runs in this process; peak RSS is reported from a
+separate measurement per case. Results go to stdout and, with --write-docs, to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+VAL_EVERY = 1000
+
+
+def make_csv(path: Path, rows: int) -> None:
+    """Lightning-CSVLogger-shaped file: `epoch,step,train_loss,val_loss` with sparse val rows."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(rows)
+    train = 2.3 * np.exp(-steps / (rows / 5)) + 0.1 + rng.normal(0, 0.05, rows)
+    with path.open("w") as fh:
+        fh.write("epoch,step,train_loss,val_loss\n")
+        lines = []
+        for s in range(rows):
+            epoch = s // VAL_EVERY
+            if (s + 1) % VAL_EVERY == 0:
+                v = 0.3 + 0.5 * ((epoch - 400) / 600) ** 2 + rng.normal(0, 0.01)
+                lines.append(f"{epoch},{s},,{v:.6f}\n")
+            else:
+                lines.append(f"{epoch},{s},{train[s]:.6f},\n")
+            if len(lines) >= 100_000:
+                fh.writelines(lines)
+                lines = []
+        fh.writelines(lines)
+
+
+def make_tfevents(folder: Path, scalars: int) -> Path:
+    """Event file written by TensorBoard's EventFileWriter with simple_value scalars."""
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    rng = np.random.default_rng(0)
+    writer = EventFileWriter(str(folder))
+    n_val = scalars // VAL_EVERY
+    for s in range(scalars):
+        if (s + 1) % VAL_EVERY == 0:
+            e = s // VAL_EVERY
+            v = 0.3 + 0.5 * ((e - 0.4 * n_val) / (0.6 * n_val)) ** 2 + rng.normal(0, 0.01)
+            tag = "Loss/val"
+        else:
+            v = 2.3 * np.exp(-s / (scalars / 5)) + 0.1 + rng.normal(0, 0.05)
+            tag = "Loss/train"
+        summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(v))])
+        writer.add_event(Event(wall_time=1.0 + s, step=s, summary=summary))
+    writer.close()
+    return next(folder.glob("events.out.tfevents.*"))
+
+
+def timed(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run(rows: int, repeat: int) -> list[tuple[str, str, float]]:
+    import pandas as pd
+
+    from overfit_doctor.api import diagnose
+    from overfit_doctor.history.load import load_history
+
+    results: list[tuple[str, str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        csv = tmp_path / "metrics.csv"
+        t0 = time.perf_counter()
+        make_csv(csv, rows)
+        print(f"wrote {csv.stat().st_size / 1e6:.1f} MB CSV in {time.perf_counter() - t0:.1f}s",
+              file=sys.stderr)
+        label = f"CSV, {rows:,} rows"
+        results.append((label, "pandas.read_csv alone", timed(lambda: pd.read_csv(csv), repeat)))
+        results.append((label, "overfit-doctor load_history", timed(
+            lambda: load_history([csv]), repeat)))
+        results.append((label, "overfit-doctor diagnose (parse + checks)", timed(
+            lambda: diagnose(csv), repeat)))
+
+        tb_dir = tmp_path / "tb"
+        tb_dir.mkdir()
+        t0 = time.perf_counter()
+        event_file = make_tfevents(tb_dir, rows)
+        print(f"wrote {event_file.stat().st_size / 1e6:.1f} MB event file in "
+              f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        label = f"TensorBoard, {rows:,} scalars"
+        results.append((label, "overfit-doctor load_history", timed(
+            lambda: load_history([tb_dir]), repeat)))
+        results.append((label, "overfit-doctor diagnose (parse + checks)", timed(
+            lambda: diagnose(tb_dir), repeat)))
+        try:
+            from tbparse import SummaryReader
+
+            results.append((label, "tbparse SummaryReader(...).scalars", timed(
+                lambda: SummaryReader(str(tb_dir)).scalars, max(1, repeat - 2))))
+        except ImportError:
+            print("tbparse not installed: skipped", file=sys.stderr)
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        def accumulate() -> None:
+            acc = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0})
+            acc.Reload()
+            for tag in acc.Tags()["scalars"]:
+                acc.Scalars(tag)
+
+        results.append((label, "EventAccumulator (size_guidance scalars=0)", timed(
+            accumulate, max(1, repeat - 2))))
+    return results
+
+
+def table(results: list[tuple[str, str, float]]) -> str:
+    lines = ["| input | what | median wall time (s) |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {t:.2f} |" for a, b, t in results]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    results = run(args.rows, args.repeat)
+    out = table(results)
+    print(out)
+    if args.write_docs:
+        machine = f"{platform.machine()}, {platform.python_implementation()} " \
+                  f"{platform.python_version()}, {_cores()} cores"
+        doc = ROOT / "docs" / "benchmarks.md"
+        text = doc.read_text() if doc.exists() else "# Benchmarks\n"
+        marker_start, marker_end = "<!-- bench_logs:start -->", "<!-- bench_logs:end -->"
+        block = (f"{marker_start}\nMeasured with `.venv/bin/python benchmarks/bench_logs.py "
+                 f"--rows {args.rows} --repeat {args.repeat} --write-docs` on {machine}.\n\n"
+                 f"{out}\n{marker_end}")
+        if marker_start in text:
+            head, rest = text.split(marker_start, 1)
+            text = head + block + rest.split(marker_end, 1)[1]
+        else:
+            text += "\n## Log parsing and diagnosis\n\n" + block + "\n"
+        doc.write_text(text)
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""The `overfit-doctor` command. Commands stay thin: parse options -> api -> render -> exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from overfit_doctor import __version__
+from overfit_doctor.errors import ExitCode, OverfitDoctorError, UsageError
+from overfit_doctor.report import OutputFormat
+
+app = typer.Typer(
+    name="overfit-doctor",
+    help="Tells you why your neural network does not generalize, and what to do about it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class FailOn(str, Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    NEVER = "never"
+
+
+class Framework(str, Enum):
+    PYTORCH = "pytorch"
+    LIGHTNING = "lightning"
+    KERAS = "keras"
+    HUGGINGFACE = "huggingface"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"overfit-doctor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
+    ] = False,
+) -> None:
+    """Diagnose training runs from their logs; explain every finding code."""
+
+
+@contextmanager
+def boundary() -> Iterator[None]:
+    """User errors: one line on stderr, exit 2. Bugs: one line, exit 3 (traceback with
+    OVERFIT_DOCTOR_DEBUG=1)."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except OverfitDoctorError as exc:
+        typer.echo(f"overfit-doctor: error: {exc}", err=True)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        typer.echo("overfit-doctor: interrupted", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if os.environ.get("OVERFIT_DOCTOR_DEBUG"):
+            raise
+        typer.echo(
+            f"overfit-doctor: internal error: {type(exc).__name__}: {exc} "
+            "(set OVERFIT_DOCTOR_DEBUG=1 for the traceback, and please report it)",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def _codes(values: list[str] | None) -> list[str]:
+    return [c.strip().upper() for v in values or [] for c in v.split(",") if c.strip()]
+
+
+@app.command()
+def diagnose(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Log files or run directories.", show_default=False),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = OutputFormat.TEXT,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option(help="Exit 1 when a finding reaches this severity.")
+    ] = FailOn.ERROR,
+    select: Annotated[
+        list[str] | None, typer.Option(help="Only these codes or prefixes (OD1, OD101,...).")
+    ] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Drop these codes or prefixes.")] = None,
+    key_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="Map a logged key: KEY=SPLIT:METRIC (e.g. acc_v=val:accuracy)."),
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="Force a log format (see `overfit-doctor formats`).")
+    ] = None,
+    framework: Annotated[
+        Framework | None, typer.Option(help="Framework for the how-to snippets.")
+    ] = None,
+) -> None:
+    """Diagnose training runs from their logs and print a prioritized remediation report."""
+    with boundary():
+        if not paths:
+            raise UsageError("give at least one log file or run directory")
+        from overfit_doctor.api import diagnose as run_diagnosis
+        from overfit_doctor.report import render_to_string
+
+        try:
+            result = run_diagnosis(paths, log_format=log_format, key_map=key_map or [],
+                                   select=_codes(select), ignore=_codes(ignore))
+        except ValueError as exc:  # bad --map text
+            raise UsageError(str(exc)) from None
+        fw = framework.value if framework else None
+        color = output is None and fmt is OutputFormat.TEXT and _stdout_is_color_terminal()
+        text = render_to_string(result, fmt, width=_width(), color=color, framework=fw)
+        _emit(text, output, inputs=paths)
+        raise typer.Exit(int(_exit_code(result, fail_on)))
+
+
+def _exit_code(result, fail_on: FailOn) -> ExitCode:
+    from overfit_doctor.catalogue.model import Severity
+
+    if fail_on is FailOn.NEVER:
+        return ExitCode.OK
+    threshold = Severity.parse(fail_on.value)
+    worst = result.worst()
+    return ExitCode.FINDINGS if worst is not None and worst >= threshold else ExitCode.OK
+
+
+def _stdout_is_color_terminal() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _width() -> int:
+    try:
+        return min(max(os.get_terminal_size().columns, 60), 120)
+    except OSError:
+        return 100
+
+
+def _emit(text: str, output: Path | None, inputs: list[Path] | None = None) -> None:
+    """Write to stdout, or atomically to `output` (never over one of the inputs)."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = output.resolve()
+    if any(Path(p).exists() and Path(p).resolve() == target for p in inputs or []):
+        raise UsageError(f"--output {output} would overwrite an input file")
+    if target.is_dir():
+        raise UsageError(f"--output {output} is a directory")
+    if not target.parent.exists():
+        raise UsageError(f"--output {output}: folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+
+
+@app.command()
+def explain(code: Annotated[str, typer.Argument(help="A finding code, e.g. OD101.")]) -> None:
+    """Print what a finding code means and how to fix it."""
+    with boundary():
+        from overfit_doctor import catalogue
+
+        try:
+            page = catalogue.explain(code)
+        except KeyError:
+            raise UsageError(
+                f"unknown code {code!r}; `overfit-doctor checks` lists them"
+            ) from None
+        if sys.stdout.isatty() and "NO_COLOR" not in os.environ:
+            from rich.console import Console
+            from rich.markdown import Markdown
+
+            Console().print(Markdown(page))
+        else:
+            sys.stdout.write(page if page.endswith("\n") else page + "\n")
+
+
+@app.command("checks")
+def list_checks() -> None:
+    """List every check and the codes it can report."""
+    with boundary():
+        from overfit_doctor.catalogue.rules import RULES
+        from overfit_doctor.checks import all_checks
+
+        owner = {code: c.meta for c in all_checks() for code in c.meta.codes}
+        lines = [f"{'code':6} {'severity':8} {'symptom':19} {'check':20} title"]
+        for r in RULES:
+            meta = owner.get(r.code)
+            check = meta.id if meta else "-"
+            lines.append(f"{r.code:6} {r.severity.label:8} {r.symptom:19} {check:20} {r.title}")
+        sys.stdout.write("\n".join(lines) + "\n")
+
+
+@app.command()
+def inspect(
+    paths: Annotated[list[Path], typer.Argument(help="Log files or run directories.")],
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = OutputFormat.TEXT,
+    key_map: Annotated[
+        list[str] | None, typer.Option("--map", help="Map a logged key: KEY=SPLIT:METRIC.")
+    ] = None,
+    log_format: Annotated[str | None, typer.Option(help="Force a log format.")] = None,
+) -> None:
+    """Show how a log was read: runs, curves, splits, unrecognized keys."""
+    with boundary():
+        from overfit_doctor.history.inspect import describe, describe_text
+        from overfit_doctor.history.load import load_history
+        from overfit_doctor.history.keys import parse_map_option
+
+        try:
+            overrides = dict(parse_map_option(t) for t in key_map or [])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        history = load_history(paths, log_format=log_format, key_map=overrides)
+        if fmt is OutputFormat.JSON:
+            import json
+
+            sys.stdout.write(json.dumps(describe(history), indent=2) + "\n")
+        else:
+            sys.stdout.write(describe_text(history))
+
+
+@app.command()
+def formats() -> None:
+    """List the log formats overfit-doctor reads."""
+    with boundary():
+        from overfit_doctor.history.readers import all_readers
+
+        for reader in all_readers():
+            aliases = getattr(reader, "ALIASES", ())
+            extra = f" (also: {', '.join(aliases)})" if aliases else ""
+            sys.stdout.write(f"{reader.FORMAT:18} {reader.DESCRIPTION}{extra}\n")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
