@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,14 +26,14 @@ app = typer.Typer(
 )
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
     NEVER = "never"
 
 
-class Framework(str, Enum):
+class Framework(StrEnum):
     PYTORCH = "pytorch"
     LIGHTNING = "lightning"
     KERAS = "keras"
@@ -223,8 +223,8 @@ def inspect(
     """Show how a log was read: runs, curves, splits, unrecognized keys."""
     with boundary():
         from overfit_doctor.history.inspect import describe, describe_text
-        from overfit_doctor.history.load import load_history
         from overfit_doctor.history.keys import parse_map_option
+        from overfit_doctor.history.load import load_history
 
         try:
             overrides = dict(parse_map_option(t) for t in key_map or [])

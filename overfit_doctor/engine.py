@@ -41,7 +41,7 @@ def run_checks(
         start = time.perf_counter()
         try:
             outcome = check.run(ctx)
-        except Exception as exc:  # noqa: BLE001 - the error boundary of a check
+        except Exception as exc:
             records.append(CheckRecord(meta.id, "errored", meta.codes,
                                        f"{type(exc).__name__}: {exc}",
                                        time.perf_counter() - start))

@@ -48,7 +48,8 @@ def test_log_only_diagnosis_never_imports_torch_or_matplotlib():
         "    app(['diagnose', sys.argv[1], '--format', 'json'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print('HEAVY', [m for m in ('torch', 'matplotlib') if m in sys.modules], file=sys.stderr)\n"
+        "heavy = [m for m in ('torch', 'matplotlib') if m in sys.modules]\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
     )
     p = subprocess.run([sys.executable, "-c", code, str(OVERFIT)], capture_output=True,
                        text=True, timeout=120)

@@ -66,7 +66,7 @@ def remedy_text(rem: Remedy, rank: int | None = None) -> str:
     number = f"{rank}. " if rank is not None else ""
     parts = [f"### {number}{rem.title} ({rem.effort.value})", rem.summary]
     if rem.references:
-        parts.append("References: " + "; ".join(rem.references))
+        parts.append("References:\n\n" + "\n".join(f"- {ref}" for ref in rem.references))
     for key, label in FRAMEWORKS.items():
         if key in rem.how:
             parts.append(f"**{label}**\n\n```python\n{rem.how[key]}\n```")

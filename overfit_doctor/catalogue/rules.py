@@ -40,7 +40,8 @@ RULES: tuple[Rule, ...] = (
         "OD101", "validation-loss-rising", "overfitting", _C, _W,
         "Validation got worse after its best epoch while training kept improving",
         ("early-stopping", "weight-decay", "dropout", "data-augmentation", "more-data",
-         "smaller-model", "transfer-learning"),
+         "smaller-model", "transfer-learning", "label-smoothing"),
+        supersedes=("OD109",),
     ),
     Rule(
         "OD102", "generalization-gap-growing", "overfitting", _C, _W,
@@ -56,8 +57,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "OD104", "training-not-learning", "underfitting", _C, _E,
         "Training loss stays near its initial value (or accuracy near chance)",
-        ("check-data-pipeline", "overfit-one-batch", "tune-learning-rate", "normalize-inputs",
+        ("check-data-pipeline", "overfit-one-batch", "check-loss-wiring", "tune-learning-rate",
+         "normalize-inputs",
          "he-xavier-init", "non-saturating-activations", "bigger-model"),
+        supersedes=("OD105", "OD109"),
     ),
     Rule(
         "OD105", "training-plateau-low-accuracy", "underfitting", _C, _W,
@@ -74,7 +77,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "OD107", "training-unstable", "unstable", _C, _W,
-        "Loss spikes or oscillates well above its noise floor",
+        "Loss spikes repeatedly, well above its noise floor",
         ("lower-learning-rate", "gradient-clipping", "learning-rate-warmup",
          "learning-rate-decay", "batch-normalization", "larger-batch"),
     ),
@@ -86,14 +89,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "OD109", "validation-too-noisy", "noisy_validation", _C, _I,
         "Validation is too noisy for a verdict",
-        ("larger-validation-set", "k-fold-validation", "learning-rate-decay"),
+        ("larger-validation-set", "k-fold-validation", "learning-rate-decay", "larger-batch"),
     ),
     Rule(
         "OD110", "validation-not-improving", "no_generalization", _C, _E,
         "Training fits but validation never improves beyond its start",
-        ("check-train-val-pipeline", "check-train-val-overlap", "label-randomization-test",
-         "more-data", "transfer-learning"),
-        supersedes=("OD101", "OD102", "OD103"),
+        ("check-train-val-pipeline", "label-randomization-test", "more-data",
+         "transfer-learning"),
+        supersedes=("OD101", "OD102", "OD103", "OD109"),
     ),
     Rule(
         "OD901", "no-validation-curve", "insufficient_data", _M, _I,

@@ -58,7 +58,7 @@ class PerRunCheck:
                 out.measurements[run] = m
                 if m.get("fires"):
                     out.findings.append(self.report(rc, m, params))
-            except Exception as exc:  # noqa: BLE001 - isolate one run's failure
+            except Exception as exc:
                 out.errors.append(f"run {run}: {type(exc).__name__}: {exc}")
         return out
 

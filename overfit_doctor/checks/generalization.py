@@ -60,19 +60,24 @@ class NoGeneralization(PerRunCheck):
         stuck = v_gain <= tol
         t_acc, v_acc = accuracy_curve(rc, "train"), accuracy_curve(rc, rc.val.split)
         m["accuracy_checked"] = False
-        if t_acc is not None and v_acc is not None and val.metric != v_acc.metric:
-            if curve_stats(v_acc).finite and len(v_acc) >= p.min_points:
-                a_gain, a_sigma = _gain(v_acc)
-                a_scale = score_scale(v_acc)
-                t_end = float(np.mean(t_acc.y[-3:])) / score_scale(t_acc)
-                v_end = float(np.mean(v_acc.y[-3:])) / a_scale
-                m.update(accuracy_checked=True, val_accuracy_gain=a_gain / a_scale,
-                         train_accuracy_end=t_end, val_accuracy_end=v_end)
-                stuck = (
-                    stuck
-                    and a_gain <= max(2 * a_sigma, p.val_tolerance_rel * a_scale)
-                    and t_end - v_end >= p.min_accuracy_gap
-                )
+        if (
+            t_acc is not None
+            and v_acc is not None
+            and val.metric != v_acc.metric
+            and curve_stats(v_acc).finite
+            and len(v_acc) >= p.min_points
+        ):
+            a_gain, a_sigma = _gain(v_acc)
+            a_scale = score_scale(v_acc)
+            t_end = float(np.mean(t_acc.y[-3:])) / score_scale(t_acc)
+            v_end = float(np.mean(v_acc.y[-3:])) / a_scale
+            m.update(accuracy_checked=True, val_accuracy_gain=a_gain / a_scale,
+                     train_accuracy_end=t_end, val_accuracy_end=v_end)
+            stuck = (
+                stuck
+                and a_gain <= max(2 * a_sigma, p.val_tolerance_rel * a_scale)
+                and t_end - v_end >= p.min_accuracy_gap
+            )
         m["fires"] = bool(learned and stuck)
         return m
 

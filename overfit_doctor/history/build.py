@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from overfit_doctor.history.keys import Kind, KeyMapping, map_key
+from overfit_doctor.history.keys import KeyMapping, Kind, map_key
 from overfit_doctor.history.model import History, RunInfo, empty_frame
 
 _MISSING_TEXT = {"", "#na#", "none", "null", "n/a", "na", "-"}

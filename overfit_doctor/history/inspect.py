@@ -57,7 +57,9 @@ def describe_text(history: History) -> str:
     lines = []
     for run in describe(history)["runs"]:
         lines.append(f"run {run['name']}  ({run['format']}, {run['source']})")
-        lines.append(f"  {'split':6} {'metric':24} {'points':>7}  {'epochs':>14}  {'steps':>16}  key")
+        lines.append(
+            f"  {'split':6} {'metric':24} {'points':>7}  {'epochs':>14}  {'steps':>16}  key"
+        )
         for c in run["curves"]:
             ep = "-" if c["epochs"] is None else f"{c['epochs'][0]}..{c['epochs'][1]}"
             st = "-" if c["steps"] is None else f"{c['steps'][0]}..{c['steps'][1]}"

@@ -37,6 +37,7 @@ _BOOKKEEPING = {
     "timesteps_total", "episodes_total", "should_checkpoint", "warmup_time",
     "total_flos", "eta_seconds", "data_time", "mfu", "memory", "batch", "batch_size",
     "epoch_time", "epoch_time_sec", "elapsed", "elapsed_time", "duration", "wall_time",
+    "num_input_tokens_seen", "hp_metric",
 }
 _BOOKKEEPING_SUFFIXES = (
     "_runtime", "_samples_per_second", "_steps_per_second", "_per_sec", "_time_s",
@@ -143,7 +144,7 @@ def map_key(key: str) -> KeyMapping:
     if tokens and (tokens[0] in ("best", "max", "min") or tokens[-1] in ("best", "max", "min")):
         return KeyMapping(Kind.IGNORED)  # running best values, not curves
     metric = "_".join(tokens).replace("__step", "_step").replace("__epoch", "")
-    if metric in _BOOKKEEPING or metric.endswith(_BOOKKEEPING_SUFFIXES):
+    if metric.lstrip("_") in _BOOKKEEPING or metric.endswith(_BOOKKEEPING_SUFFIXES):
         return KeyMapping(Kind.IGNORED)
     if split is None:
         if direction(metric) is None and metric not in ("grad_norm", "gradient_norm"):

@@ -107,8 +107,14 @@ def _prefer_specific(found: list[Found]) -> list[Found]:
     result = strong if strong else found
     hf = [f for f in result if f.reader.FORMAT == "hf_trainer_state"]
     if len(hf) > 1:
-        top = [f for f in hf if "checkpoint-" not in str(f.path.parent.name)]
-        keep = top or [max(hf, key=lambda f: _checkpoint_step(f.path))]
+        groups: dict[Path, list[Found]] = {}
+        for f in hf:
+            in_checkpoint = f.path.parent.name.startswith("checkpoint-")
+            groups.setdefault(f.path.parent.parent if in_checkpoint else f.path.parent, []).append(f)
+        keep = []
+        for members in groups.values():
+            top = [f for f in members if not f.path.parent.name.startswith("checkpoint-")]
+            keep.extend(top or [max(members, key=lambda f: _checkpoint_step(f.path))])
         result = [f for f in result if f.reader.FORMAT != "hf_trainer_state" or f in keep]
     return result
 

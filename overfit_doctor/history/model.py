@@ -89,4 +89,6 @@ class History:
 
 
 def _renamed(info: RunInfo, name: str) -> RunInfo:
-    return RunInfo(name, info.source, info.format, info.unmapped_keys, info.ignored_keys, info.notes)
+    return RunInfo(
+        name, info.source, info.format, info.unmapped_keys, info.ignored_keys, info.notes
+    )

@@ -37,7 +37,7 @@ def all_readers() -> list[ModuleType]:
 
 def reader_for(fmt: str) -> ModuleType:
     for module in all_readers():
-        if module.FORMAT == fmt or fmt in getattr(module, "ALIASES", ()):
+        if fmt == module.FORMAT or fmt in getattr(module, "ALIASES", ()):
             return module
     known = ", ".join(m.FORMAT for m in all_readers())
     from overfit_doctor.errors import UsageError

@@ -41,7 +41,7 @@ def read(path: Path) -> list[RawRun]:
     records: list[tuple[float, float, str, float]] = []
     seen: set[tuple[float, str]] = set()
     skipped: set[str] = set()
-    duplicates = 0
+    repeated: list[float] = []  # steps of entries that only repeat values already logged
     for entry in history:
         if not isinstance(entry, dict):
             continue
@@ -49,22 +49,27 @@ def read(path: Path) -> list[RawRun]:
         if _is_summary(entry):
             notes.append(_summary_note(entry))
             continue
+        duplicate = False
         for key, value in entry.items():
             if key in ("step", "epoch"):
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            number = _number(value)
+            if number is None:
                 if value is not None:
                     skipped.add(key)
                 continue
             if (step, key) in seen:
-                duplicates += 1
+                duplicate = True
                 continue
             seen.add((step, key))
-            records.append((step, epoch, key, float(value)))
-    if duplicates:
+            records.append((step, epoch, key, number))
+        if duplicate:
+            repeated.append(step)
+    if repeated:
+        steps = ", ".join(f"{s:g}" for s in repeated)
         notes.append(
-            f"dropped {duplicates} value(s) logged again at the same step "
-            "(e.g. trainer.evaluate() after training repeats the last eval)"
+            f"dropped values logged a second time at step {steps} "
+            "(trainer.evaluate() after training repeats the last eval)"
         )
     if skipped:
         notes.append(f"skipped non-scalar entries: {', '.join(sorted(skipped))}")
@@ -94,14 +99,25 @@ def _load(path: Path) -> dict:
     return state
 
 
-def _x(value: object) -> float:
+def _number(value: object) -> float | None:
+    """A logged number as float; None for text, lists, booleans and null."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return math.nan
-    return float(value)
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+
+
+def _x(value: object) -> float:
+    number = _number(value)
+    return math.nan if number is None else number
 
 
 def _is_summary(entry: dict) -> bool:
-    return any(k in entry for k in _SUMMARY_MARKERS) or ("train_loss" in entry and "total_flos" in entry)
+    return any(k in entry for k in _SUMMARY_MARKERS) or (
+        "train_loss" in entry and "total_flos" in entry
+    )
 
 
 def _summary_note(entry: dict) -> str:
@@ -116,6 +132,9 @@ def _best_notes(state: dict) -> list[str]:
 
 
 def _run_name(path: Path) -> str:
+    """The output dir (`<output_dir>/[checkpoint-N/]trainer_state.json`); a renamed file's stem."""
+    if path.name != "trainer_state.json":
+        return path.stem
     folder = path.resolve().parent
     if folder.name.startswith("checkpoint-") and folder.parent.name:
         folder = folder.parent

@@ -28,6 +28,8 @@ _SKIP = {".trash", "models", ".git"}
 def sniff(path: Path, head: str) -> float:
     """A run folder (has `metrics/`), its `metrics/` folder, an experiment folder or `mlruns/`."""
     try:
+        if path.is_file():
+            return 0.9 if _in_metrics_dir(path) and _LINE.match(head.split("\n", 1)[0]) else 0.0
         if not path.is_dir():
             return 0.0
         if _is_metrics_dir(path) or _is_run_dir(path):
@@ -43,6 +45,11 @@ def sniff(path: Path, head: str) -> float:
 
 
 def read(path: Path) -> list[RawRun]:
+    if path.is_file():  # one metric file of a run
+        metrics_dir = _in_metrics_dir(path)
+        if metrics_dir is None:
+            raise InputError(f"{path}: an MLflow metric file lies in a run's metrics/ folder")
+        return [_read_run(metrics_dir.parent, metrics_dir, only=path)]
     if not path.is_dir():
         raise InputError(f"{path}: an MLflow run is a folder holding metrics/")
     if _is_run_dir(path):
@@ -58,9 +65,14 @@ def read(path: Path) -> list[RawRun]:
     return [_read_run(run, run / "metrics") for run in runs]
 
 
-def _read_run(run_dir: Path, metrics_dir: Path) -> RawRun:
+def _read_run(run_dir: Path, metrics_dir: Path, only: Path | None = None) -> RawRun:
     records: list[tuple[float, str, float]] = []
-    for file in sorted(p for p in metrics_dir.rglob("*") if p.is_file()):
+    files = (
+        [only]
+        if only
+        else sorted(p for p in metrics_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+    )
+    for file in files:
         key = file.relative_to(metrics_dir).as_posix()
         records.extend((step, key, value) for step, value in _read_metric(file))
     events = pd.DataFrame(records, columns=["step", "key", "value"]).astype(
@@ -117,6 +129,14 @@ def _children(path: Path, limit: int | None = _MAX_CHILDREN) -> list[Path]:
     return out
 
 
+def _in_metrics_dir(file: Path) -> Path | None:
+    """The `metrics/` folder a metric file lies in (names with `/` are sub-folders)."""
+    for parent in list(file.parents)[:4]:
+        if parent.name == "metrics":
+            return parent
+    return None
+
+
 def _is_run_dir(path: Path) -> bool:
     return _is_metrics_dir(path / "metrics")
 
@@ -140,6 +160,8 @@ def _first_files(path: Path, depth: int = 0):
     if depth > 3:
         return
     for child in sorted(path.iterdir()):
+        if child.name.startswith("."):
+            continue
         if child.is_file():
             yield child
         elif child.is_dir():

@@ -17,7 +17,7 @@ import pandas as pd
 
 from overfit_doctor.errors import InputError
 from overfit_doctor.history.build import RawRun
-from overfit_doctor.history.keys import Kind, KeyMapping, clean_name, map_key
+from overfit_doctor.history.keys import KeyMapping, Kind, clean_name, map_key
 
 FORMAT = "tensorboard"
 DESCRIPTION = "TensorBoard event files (torch SummaryWriter, Keras TensorBoard, Lightning)"
@@ -113,8 +113,14 @@ class _Loader:
         self.errors = errors
         # Common TF2 scalar encodings decoded directly; everything else goes to make_ndarray.
         self.fast = {types.DT_FLOAT: ("float_val", _F32), types.DT_DOUBLE: ("double_val", _F64)}
-        self.skip = {types.DT_STRING, types.DT_VARIANT, types.DT_RESOURCE, types.DT_INVALID,
-                     types.DT_COMPLEX64, types.DT_COMPLEX128}
+        self.skip = {
+            types.DT_STRING,
+            types.DT_VARIANT,
+            types.DT_RESOURCE,
+            types.DT_INVALID,
+            types.DT_COMPLEX64,
+            types.DT_COMPLEX128,
+        }
 
     def scalars(self, file: Path) -> tuple[list[int], list[str], list[float]]:
         """(steps, tags, values) of every scalar in one event file, in file order."""
