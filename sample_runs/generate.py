@@ -338,12 +338,13 @@ def train_keras(run: RunSpec, split: Split, seed: int, out: Path) -> Path:
         loss=loss,
         metrics=metrics,
     )
-    callbacks: list[Any] = [keras.callbacks.CSVLogger(str(log))]
-    if run.train.lr_growth != 1.0:
+    callbacks: list[Any] = []
+    if run.train.lr_growth != 1.0:  # before CSVLogger, so the log gets a learning_rate column
         base, growth = run.train.lr, run.train.lr_growth
         callbacks.append(keras.callbacks.LearningRateScheduler(lambda e: base * growth**e))
     if run.train.terminate_on_nan:
         callbacks.append(keras.callbacks.TerminateOnNaN())
+    callbacks.append(keras.callbacks.CSVLogger(str(log)))
     model.fit(
         split.x_train,
         split.y_train,
@@ -434,7 +435,8 @@ def train_lightning(run: RunSpec, split: Split, seed: int, out: Path) -> Path:
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    module = _lightning_module_class()(asdict(run.model), asdict(run.train), split.n_features)
+    model = asdict(run.model) | {"hidden": list(run.model.hidden)}  # plain YAML in hparams
+    module = _lightning_module_class()(model, asdict(run.train), split.n_features)
     trainer.fit(module, train_dl, val_dl if run.train.validate else None)
     return out / "lightning_logs" / "version_0" / "metrics.csv"
 

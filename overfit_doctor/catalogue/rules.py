@@ -60,7 +60,7 @@ RULES: tuple[Rule, ...] = (
         ("check-data-pipeline", "overfit-one-batch", "check-loss-wiring", "tune-learning-rate",
          "normalize-inputs",
          "he-xavier-init", "non-saturating-activations", "bigger-model"),
-        supersedes=("OD105", "OD109"),
+        supersedes=("OD105", "OD108", "OD109"),
     ),
     Rule(
         "OD105", "training-plateau-low-accuracy", "underfitting", _C, _W,

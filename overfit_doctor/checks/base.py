@@ -74,8 +74,44 @@ class Context:
     """Inputs of a diagnosis and the derived data checks share (curves per run)."""
 
     history: History | None = None
+    spec: Any = None  # overfit_doctor.Spec, for the active checks
+    probe_settings: dict[str, Any] = field(default_factory=dict)  # budget, seed, device, progress
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # check id -> overrides
     _curves: dict[str, RunCurves] = field(default_factory=dict)
+    _probe_ctx: Any = None
+    _probes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def available(self) -> frozenset[str]:
+        """What the inputs provide, matched against each check's `needs`."""
+        have = set()
+        if self.history is not None:
+            have.add("history")
+        if self.spec is not None:
+            have |= {"model", "train_data"}
+            if self.spec.val is not None:
+                have.add("val_data")
+        return frozenset(have)
+
+    @property
+    def probe_context(self) -> Any:
+        """The ProbeContext (imports torch on first use only)."""
+        if self._probe_ctx is None:
+            from overfit_doctor.probes.context import ProbeContext
+
+            self._probe_ctx = ProbeContext.build(self.spec, **self.probe_settings)
+        return self._probe_ctx
+
+    def probe(self, name: str) -> Any:
+        """Result of the experiment `overfit_doctor.probes.<name>.run`, run once and shared."""
+        if name not in self._probes:
+            import importlib
+
+            module = importlib.import_module(f"overfit_doctor.probes.{name}")
+            pctx = self.probe_context
+            pctx.say(name.replace("_", " "))
+            self._probes[name] = module.run(pctx)
+        return self._probes[name]
 
     def curves(self, run: str) -> RunCurves:
         if run not in self._curves:

@@ -110,7 +110,8 @@ def _prefer_specific(found: list[Found]) -> list[Found]:
         groups: dict[Path, list[Found]] = {}
         for f in hf:
             in_checkpoint = f.path.parent.name.startswith("checkpoint-")
-            groups.setdefault(f.path.parent.parent if in_checkpoint else f.path.parent, []).append(f)
+            out_dir = f.path.parent.parent if in_checkpoint else f.path.parent
+            groups.setdefault(out_dir, []).append(f)
         keep = []
         for members in groups.values():
             top = [f for f in members if not f.path.parent.name.startswith("checkpoint-")]

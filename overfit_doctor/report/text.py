@@ -19,6 +19,7 @@ _VERDICT_STYLE = {"healthy": "bold green", "still_improving": "bold cyan",
                   "insufficient_data": "bold magenta"}
 _BARS = "▁▂▃▄▅▆▇█"
 _SPARK_WIDTH = 48
+_DETAILED_ACTIONS = 3  # actions shown with their summary and snippet; the rest as one line
 _FRAMEWORK_NAMES = {"pytorch": "PyTorch", "lightning": "Lightning", "keras": "Keras",
                     "huggingface": "Hugging Face"}
 
@@ -43,9 +44,10 @@ def render(diagnosis: Diagnosis, console: Console, *, framework: str | None = No
     console.print(_verdict(d))
     if d.actions:
         console.print()
-        console.print(Text("Do this first", style="bold underline"))
+        calm = d.verdict in ("healthy", "still_improving", "insufficient_data")
+        console.print(Text("Suggestions" if calm else "Do this first", style="bold underline"))
         for i, action in enumerate(d.actions, 1):
-            console.print(_action(i, action, fw))
+            console.print(_action(i, action, fw, detailed=i <= _DETAILED_ACTIONS))
     if d.findings:
         console.print()
         console.print(Text(f"Findings ({len(d.findings)})", style="bold underline"))
@@ -92,10 +94,12 @@ def _worst(d: Diagnosis) -> str | None:
     return w.label if w is not None else None
 
 
-def _action(i: int, action: Any, fw: str) -> Padding:
+def _action(i: int, action: Any, fw: str, detailed: bool) -> Padding:
     head = Text(f"{i}. {action.title}", style="bold")
     head.append(f"  [{action.effort}]  addresses {', '.join(action.addresses)}", style="dim")
     parts: list[Any] = [head]
+    if not detailed:
+        return Padding(Group(*parts), (0, 0, 0, 1))
     if action.summary:
         parts.append(Padding(Text(action.summary), (0, 0, 0, 3)))
     snippet = action.how.get(fw) or action.how.get("pytorch")
@@ -177,15 +181,19 @@ def sparkline(values: list[float], width: int = _SPARK_WIDTH) -> Text:
     if len(values) > width:
         step = len(values) / width
         values = [values[int(i * step)] for i in range(width)]
-    finite = [v for v in values if math.isfinite(v)]
-    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    finite = sorted(v for v in values if math.isfinite(v))
+    log = bool(finite) and finite[0] > 0 and finite[-1] / finite[0] > 100
+    scale = [math.log(v) for v in finite] if log else finite
+    # The top decile is clipped so that a steep first epoch does not flatten the rest.
+    lo, hi = (scale[0], scale[int(0.9 * (len(scale) - 1))]) if scale else (0.0, 1.0)
     text = Text()
     for v in values:
         if not math.isfinite(v):
             text.append("×", style="red")
             continue
-        level = 0 if hi == lo else int((v - lo) / (hi - lo) * (len(_BARS) - 1))
-        text.append(_BARS[level])
+        u = math.log(v) if log else v
+        frac = 1.0 if u >= hi else 0.0 if hi == lo else (u - lo) / (hi - lo)
+        text.append(_BARS[max(0, min(len(_BARS) - 1, int(frac * (len(_BARS) - 1))))])
     return text
 
 

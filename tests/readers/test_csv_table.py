@@ -49,7 +49,7 @@ def test_keras_training_log_through_load():
     h = load_history([BRATS])
     assert h.run_names == ["ahmetcakmak_brats2020_unet_training"]
     info = h.info("ahmetcakmak_brats2020_unet_training")
-    assert info.format == "csv_table"
+    assert info.format == "keras_csv"
     assert pairs(h, info.name) == {
         ("train", m) for m in ("accuracy", "dice_coef", "loss", "lr", "mean_io_u_5", "precision")
     } | {("val", m) for m in ("accuracy", "dice_coef", "loss", "mean_io_u_5", "precision")}

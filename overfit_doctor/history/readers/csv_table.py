@@ -173,6 +173,7 @@ def read(path: Path) -> list[RawRun]:
     ):
         epoch_col = first
         notes.append("unnamed first column (a DataFrame index) used as epoch (0-based)")
+    dialect = _dialect(table.columns)
     if table.columns[-1] == "time" and _looks_clock(table["time"]):
         table = table.drop(columns=["time"])  # fastai `mm:ss` epoch duration
     if epoch_col is None and step_col is None:
@@ -201,10 +202,20 @@ def read(path: Path) -> list[RawRun]:
         run_notes = list(notes)
         if split_note:
             run_notes.append(f"{split_note} (this is run {i})")
-        runs.append(RawRun(name, str(path), FORMAT, events, run_notes))
+        runs.append(RawRun(name, str(path), dialect, events, run_notes))
     if not runs:
         raise InputError(f"{path}: no numeric values logged in any column")
     return runs
+
+
+def _dialect(columns) -> str:
+    """Which writer a table looks like, for the report (and framework-specific advice)."""
+    cols = {str(c).strip() for c in columns}
+    if {"train_loss", "valid_loss"} <= cols:
+        return "fastai_csv"
+    if "loss" in cols or "val_loss" in cols:
+        return "keras_csv"
+    return "csv"
 
 
 def _is_row_index(col: pd.Series) -> bool:

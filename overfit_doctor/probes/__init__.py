@@ -1,0 +1,1 @@
+"""Active experiments on a model and its data; the only package that imports torch."""
