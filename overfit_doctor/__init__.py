@@ -6,16 +6,30 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Diagnosis", "Finding", "History", "Severity", "__version__", "diagnose"]
+__all__ = [
+    "Diagnosis",
+    "Finding",
+    "History",
+    "Severity",
+    "Spec",
+    "UnhealthyTraining",
+    "__version__",
+    "assert_healthy",
+    "diagnose",
+]
 
 if TYPE_CHECKING:
-    from overfit_doctor.api import diagnose
+    from overfit_doctor.api import UnhealthyTraining, assert_healthy, diagnose
+    from overfit_doctor.spec import Spec
     from overfit_doctor.catalogue.model import Severity
     from overfit_doctor.diagnosis import Diagnosis, Finding
     from overfit_doctor.history.model import History
 
 _LAZY = {
     "diagnose": ("overfit_doctor.api", "diagnose"),
+    "assert_healthy": ("overfit_doctor.api", "assert_healthy"),
+    "UnhealthyTraining": ("overfit_doctor.api", "UnhealthyTraining"),
+    "Spec": ("overfit_doctor.spec", "Spec"),
     "Diagnosis": ("overfit_doctor.diagnosis", "Diagnosis"),
     "Finding": ("overfit_doctor.diagnosis", "Finding"),
     "Severity": ("overfit_doctor.catalogue.model", "Severity"),

@@ -33,6 +33,18 @@ class FailOn(StrEnum):
     NEVER = "never"
 
 
+class Budget(StrEnum):
+    QUICK = "quick"
+    STANDARD = "standard"
+    THOROUGH = "thorough"
+
+
+class Device(StrEnum):
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
 class Framework(StrEnum):
     PYTORCH = "pytorch"
     LIGHTNING = "lightning"
@@ -113,24 +125,71 @@ def diagnose(
     framework: Annotated[
         Framework | None, typer.Option(help="Framework for the how-to snippets.")
     ] = None,
+    spec: Annotated[
+        str | None,
+        typer.Option(
+            help="A PyTorch model + data spec to run the active checks on: FILE.py[:NAME]."
+        ),
+    ] = None,
+    budget: Annotated[
+        Budget, typer.Option(help="How long the active checks may run.")
+    ] = Budget.STANDARD,
+    seed: Annotated[int, typer.Option(help="Seed of the active experiments.")] = 0,
+    device: Annotated[Device, typer.Option(help="Device of the active experiments.")] = Device.AUTO,
 ) -> None:
-    """Diagnose training runs from their logs and print a prioritized remediation report."""
+    """Diagnose training runs from their logs and/or a model with its data (--spec), and print
+    a prioritized remediation report."""
     with boundary():
-        if not paths:
-            raise UsageError("give at least one log file or run directory")
+        if not paths and not spec:
+            raise UsageError("give at least one log file or run directory, or --spec FILE.py")
         from overfit_doctor.api import diagnose as run_diagnosis
         from overfit_doctor.report import render_to_string
 
-        try:
-            result = run_diagnosis(paths, log_format=log_format, key_map=key_map or [],
-                                   select=_codes(select), ignore=_codes(ignore))
-        except ValueError as exc:  # bad --map text
-            raise UsageError(str(exc)) from None
+        with _progress(enabled=spec is not None) as progress:
+            try:
+                result = run_diagnosis(
+                    paths or None,
+                    spec=spec,
+                    log_format=log_format,
+                    key_map=key_map or [],
+                    select=_codes(select),
+                    ignore=_codes(ignore),
+                    budget=budget.value,
+                    seed=seed,
+                    device=device.value,
+                    progress=progress,
+                )
+            except ValueError as exc:  # bad --map text
+                raise UsageError(str(exc)) from None
         fw = framework.value if framework else None
         color = output is None and fmt is OutputFormat.TEXT and _stdout_is_color_terminal()
         text = render_to_string(result, fmt, width=_width(), color=color, framework=fw)
-        _emit(text, output, inputs=paths)
+        _emit(text, output, inputs=[*(paths or []), *([Path(spec.split(":")[0])] if spec else [])])
         raise typer.Exit(int(_exit_code(result, fail_on)))
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator:
+    """Which experiment is running, on stderr: a live spinner on a terminal, plain lines
+    otherwise (CI logs). Yields the callback `diagnose` calls, or None."""
+    if not enabled:
+        yield None
+        return
+    if not sys.stderr.isatty():
+        yield lambda what: typer.echo(f"overfit-doctor: running {what}...", err=True)
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("loading the spec", total=None)
+        yield lambda what: bar.update(task, description=f"running {what}")
 
 
 def _exit_code(result, fail_on: FailOn) -> ExitCode:
@@ -181,9 +240,7 @@ def explain(code: Annotated[str, typer.Argument(help="A finding code, e.g. OD101
         try:
             page = catalogue.explain(code)
         except KeyError:
-            raise UsageError(
-                f"unknown code {code!r}; `overfit-doctor checks` lists them"
-            ) from None
+            raise UsageError(f"unknown code {code!r}; `overfit-doctor checks` lists them") from None
         if sys.stdout.isatty() and "NO_COLOR" not in os.environ:
             from rich.console import Console
             from rich.markdown import Markdown

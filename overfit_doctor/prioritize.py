@@ -35,9 +35,12 @@ def rank(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-f.priority, f.code, _place(f)))
 
 
-def actions(findings: Iterable[Finding], limit: int = MAX_ACTIONS) -> list[Action]:
+def actions(
+    findings: Iterable[Finding], limit: int = MAX_ACTIONS, present: frozenset[str] = frozenset()
+) -> list[Action]:
     """Remedies scored by the findings that recommend them: each finding adds its priority,
-    discounted by the remedy's rank in that rule's list; cheaper efforts win ties."""
+    discounted by the remedy's rank in that rule's list; cheaper efforts win ties. Remedies
+    the model already applies (`present`, from the regularization audit) are left out."""
     score: dict[str, float] = defaultdict(float)
     codes: dict[str, list[str]] = defaultdict(list)
     for f in findings:
@@ -49,6 +52,8 @@ def actions(findings: Iterable[Finding], limit: int = MAX_ACTIONS) -> list[Actio
             score[remedy_id] += weight_base / (1 + r)
             if f.code not in codes[remedy_id]:
                 codes[remedy_id].append(f.code)
+    for rid in present:
+        score.pop(rid, None)
     ranked = sorted(score, key=lambda rid: (-round(score[rid], 6), remedy(rid).effort.rank, rid))
     out = []
     for rid in ranked[:limit]:

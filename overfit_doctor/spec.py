@@ -33,6 +33,12 @@ class Spec:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
+        if hasattr(self.model, "parameters") and hasattr(self.model, "state_dict"):
+            raise InputError(
+                "Spec(model=...) got a model instance; pass a zero-argument factory instead "
+                "(e.g. `model=MyNet` or `model=lambda: MyNet(...)`) so every experiment starts "
+                "from a fresh model"
+            )
         if not callable(self.model):
             raise InputError(
                 "Spec(model=...) must be a zero-argument callable returning a fresh nn.Module "
@@ -41,7 +47,9 @@ class Spec:
         if self.train is None:
             raise InputError("Spec(train=...) is required")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise InputError(f"Spec(batch_size=...) must be a positive int, got {self.batch_size!r}")
+            raise InputError(
+                f"Spec(batch_size=...) must be a positive int, got {self.batch_size!r}"
+            )
 
 
 def load_spec(target: str | Path) -> Spec:
@@ -58,8 +66,10 @@ def load_spec(target: str | Path) -> Spec:
         raise InputError(f"--spec {path}: no such file")
     module = _import_file(path)
     if not hasattr(module, name):
-        raise InputError(f"--spec {path}: no attribute {name!r} (define `{name} = Spec(...)` "
-                         f"or `def {name}() -> Spec`, or name another with {path}:NAME)")
+        raise InputError(
+            f"--spec {path}: no attribute {name!r} (define `{name} = Spec(...)` "
+            f"or `def {name}() -> Spec`, or name another with {path}:NAME)"
+        )
     obj = getattr(module, name)
     if not isinstance(obj, Spec) and callable(obj):
         try:
@@ -69,8 +79,10 @@ def load_spec(target: str | Path) -> Spec:
         except Exception as exc:
             raise InputError(f"--spec {path}:{name}() raised {_where(exc, path)}") from None
     if not isinstance(obj, Spec):
-        raise InputError(f"--spec {path}:{name} is a {type(obj).__name__}, expected "
-                         f"overfit_doctor.Spec (or a zero-argument callable returning one)")
+        raise InputError(
+            f"--spec {path}:{name} is a {type(obj).__name__}, expected "
+            f"overfit_doctor.Spec (or a zero-argument callable returning one)"
+        )
     return obj
 
 

@@ -717,12 +717,18 @@ TABLE_KEYS = (
 )  # fmt: skip
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def print_table(rows: Sequence[tuple[str, Produced]]) -> None:
     """Print the sanity numbers of produced runs, one line each."""
     header = ["run", *TABLE_KEYS, "sec", "ok"]
     lines = [header]
     for name, p in rows:
-        cells = ["" if p.stats.get(k) is None else str(p.stats[k]) for k in TABLE_KEYS]
+        cells = [_cell(p.stats.get(k)) for k in TABLE_KEYS]
         lines.append([name, *cells, f"{p.seconds:.1f}", "ok" if not p.failures else "FAIL"])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:

@@ -33,6 +33,7 @@ SYMPTOMS = (
 )
 
 _C, _M = Family.CURVES, Family.META
+_MEM, _G, _WA, _D = Family.MEMORIZATION, Family.GRADIENTS, Family.WEIGHTS, Family.DATA
 _I, _W, _E = Severity.INFO, Severity.WARNING, Severity.ERROR
 
 RULES: tuple[Rule, ...] = (
@@ -97,6 +98,110 @@ RULES: tuple[Rule, ...] = (
         ("check-train-val-pipeline", "label-randomization-test", "more-data",
          "transfer-learning"),
         supersedes=("OD101", "OD102", "OD103", "OD109"),
+    ),
+    # --- active checks on a model and its data (diagnose --spec) ---------------------------
+    Rule(
+        "OD201", "cannot-overfit-small-batch", "cannot_overfit_small_batch", _MEM, _E,
+        "The model cannot drive the loss on one small batch to near its floor",
+        ("check-loss-wiring", "fix-output-activation", "unfreeze-or-connect-parameters",
+         "tune-learning-rate", "check-data-pipeline", "bigger-model"),
+    ),
+    Rule(
+        "OD202", "memorizes-random-labels", "memorization", _MEM, _W,
+        "Shuffled labels are memorized about as fast as the real ones: expect overfitting",
+        ("regularize-high-capacity", "weight-decay", "dropout", "data-augmentation",
+         "smaller-model", "early-stopping", "more-data"),
+    ),
+    Rule(
+        "OD203", "labels-not-learnable", "no_generalization", _MEM, _E,
+        "Real labels do no better on held-out data than shuffled ones",
+        ("check-data-pipeline", "check-train-val-pipeline", "check-loss-wiring",
+         "normalize-inputs", "bigger-model"),
+    ),
+    Rule(
+        "OD204", "shuffled-labels-score-above-chance", "data_leakage", _MEM, _E,
+        "A model trained on shuffled labels scores above chance on validation: suspect leakage",
+        ("check-train-val-overlap", "deduplicate-splits", "check-train-val-pipeline"),
+    ),
+    Rule(
+        "OD301", "gradient-check-failed", "gradient_error", _G, _E,
+        "Analytic gradients disagree with numerical ones",
+        ("check-custom-backward", "check-loss-wiring"),
+    ),
+    Rule(
+        "OD302", "vanishing-gradients", "vanishing_gradients", _G, _W,
+        "Gradients shrink to almost nothing in the early layers",
+        ("non-saturating-activations", "he-xavier-init", "batch-normalization",
+         "residual-connections", "tune-learning-rate"),
+    ),
+    Rule(
+        "OD303", "exploding-gradients", "exploding_gradients", _G, _W,
+        "Gradients grow very large or non-finite",
+        ("gradient-clipping", "lower-learning-rate", "fix-initialization-scale",
+         "batch-normalization", "learning-rate-warmup"),
+    ),
+    Rule(
+        "OD304", "parameters-without-gradient", "disconnected_parameters", _G, _W,
+        "Trainable parameters receive no (or always-zero) gradient",
+        ("unfreeze-or-connect-parameters", "check-loss-wiring"),
+    ),
+    Rule(
+        "OD305", "frozen-parameters", "disconnected_parameters", _G, _I,
+        "Some parameters are frozen (requires_grad=False)",
+        ("unfreeze-or-connect-parameters",),
+    ),
+    Rule(
+        "OD401", "loss-at-init-off", "bad_initialization", _WA, _W,
+        "The loss at initialization is far from its expected value",
+        ("fix-initialization-scale", "fix-output-activation", "he-xavier-init",
+         "check-loss-wiring"),
+    ),
+    Rule(
+        "OD402", "output-activation-mismatch", "output_activation_mismatch", _WA, _E,
+        "The model's output does not match what the loss expects",
+        ("fix-output-activation", "check-loss-wiring"),
+    ),
+    Rule(
+        "OD403", "dead-relu-units", "dead_units", _WA, _W,
+        "Many ReLU units never activate",
+        ("he-xavier-init", "lower-learning-rate", "non-saturating-activations",
+         "normalize-inputs", "batch-normalization"),
+    ),
+    Rule(
+        "OD404", "saturated-activations", "saturated_activations", _WA, _W,
+        "Many tanh/sigmoid units sit in their flat, saturated range",
+        ("normalize-inputs", "fix-initialization-scale", "non-saturating-activations",
+         "batch-normalization"),
+    ),
+    Rule(
+        "OD405", "weight-scale-anomaly", "weight_anomaly", _WA, _W,
+        "Weights far from the scale He/Xavier initialization expects",
+        ("fix-initialization-scale", "he-xavier-init", "weight-decay"),
+    ),
+    Rule(
+        "OD406", "eval-mode-nondeterministic", "eval_nondeterminism", _WA, _E,
+        "Two forward passes in eval mode on the same batch differ",
+        ("disable-dropout-in-eval",),
+    ),
+    Rule(
+        "OD501", "train-val-duplicates", "data_leakage", _D, _E,
+        "Validation samples also appear in the training set",
+        ("deduplicate-splits", "check-train-val-overlap"),
+    ),
+    Rule(
+        "OD502", "label-distribution-shift", "distribution_shift", _D, _W,
+        "The label distribution differs between training and validation",
+        ("stratified-split", "check-train-val-pipeline"),
+    ),
+    Rule(
+        "OD503", "class-imbalance", "class_imbalance", _D, _W,
+        "Some classes are much rarer than others",
+        ("class-weighting", "stratified-split"),
+    ),
+    Rule(
+        "OD504", "unnormalized-inputs", "unnormalized_inputs", _D, _W,
+        "Inputs are far from zero mean and unit scale (or contain NaN/inf)",
+        ("normalize-inputs", "check-data-pipeline"),
     ),
     Rule(
         "OD901", "no-validation-curve", "insufficient_data", _M, _I,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from overfit_doctor.checks import data_checks, gradients, memorization, model_state
 from overfit_doctor.checks.base import Check
 from overfit_doctor.checks.coverage import Coverage
 from overfit_doctor.checks.divergence import Divergence
@@ -27,5 +28,14 @@ HISTORY_CHECKS: tuple[Check, ...] = (
 )
 
 
+# Checks on a model and its data (diagnose --spec); they import torch only when they run.
+SPEC_CHECKS: tuple[Check, ...] = (
+    *data_checks.CHECKS,
+    *model_state.CHECKS,
+    *memorization.CHECKS,
+    *gradients.CHECKS,
+)
+
+
 def all_checks() -> tuple[Check, ...]:
-    return HISTORY_CHECKS
+    return HISTORY_CHECKS + SPEC_CHECKS

@@ -67,8 +67,14 @@ class ProbeContext:
 
     # --- construction ------------------------------------------------------------------
     @classmethod
-    def build(cls, spec: Spec, budget: str = "standard", seed: int = 0, device: str = "auto",
-              progress: Callable[[str], None] | None = None) -> ProbeContext:
+    def build(
+        cls,
+        spec: Spec,
+        budget: str = "standard",
+        seed: int = 0,
+        device: str = "auto",
+        progress: Callable[[str], None] | None = None,
+    ) -> ProbeContext:
         if budget not in BUDGETS:
             raise InputError(f"unknown budget {budget!r} (quick, standard, thorough)")
         ctx = cls(spec, BUDGETS[budget], seed, _device(device), progress)
@@ -84,15 +90,17 @@ class ProbeContext:
     @property
     def train(self) -> Split:
         if "train" not in self.cache:
-            self.cache["train"] = to_split(self.spec.train, "train", self.budget.max_samples,
-                                           self.seed)
+            self.cache["train"] = to_split(
+                self.spec.train, "train", self.budget.max_samples, self.seed
+            )
         return self.cache["train"]
 
     @property
     def val(self) -> Split | None:
         if "val" not in self.cache:
             self.cache["val"] = (
-                None if self.spec.val is None
+                None
+                if self.spec.val is None
                 else to_split(self.spec.val, "val", self.budget.max_samples, self.seed)
             )
         return self.cache["val"]
@@ -100,8 +108,9 @@ class ProbeContext:
     @property
     def batch_size(self) -> int:
         loader_bs = getattr(self.spec.train, "batch_size", None)
-        return int(loader_bs) if isinstance(loader_bs, int) and loader_bs > 0 else \
-            self.spec.batch_size
+        return (
+            int(loader_bs) if isinstance(loader_bs, int) and loader_bs > 0 else self.spec.batch_size
+        )
 
     # --- task and loss -----------------------------------------------------------------
     @property
@@ -147,21 +156,39 @@ class ProbeContext:
     def _make_loss(self):
         loss = self.spec.loss
         if loss is None:
-            loss = {"classification": nn.CrossEntropyLoss, "binary": nn.BCEWithLogitsLoss,
-                    "regression": nn.MSELoss}[self.task]()
+            loss = {
+                "classification": nn.CrossEntropyLoss,
+                "binary": nn.BCEWithLogitsLoss,
+                "regression": nn.MSELoss,
+            }[self.task]()
             self.cache["loss_inferred"] = True
         elif isinstance(loss, type) and issubclass(loss, nn.Module):
             loss = loss()
         self.cache.setdefault("loss_inferred", False)
-        self.cache["loss_name"] = type(loss).__name__ if isinstance(loss, nn.Module) else getattr(
-            loss, "__name__", type(loss).__name__)
+        self.cache["loss_name"] = (
+            type(loss).__name__
+            if isinstance(loss, nn.Module)
+            else getattr(loss, "__name__", type(loss).__name__)
+        )
 
         def call(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            if (torch.is_floating_point(target) and output.shape != target.shape
-                    and output.numel() == target.numel()):
+            if (
+                torch.is_floating_point(target)
+                and output.shape != target.shape
+                and output.numel() == target.numel()
+            ):
                 target = target.reshape(output.shape)  # (N,) targets for (N, 1) outputs
-            if isinstance(loss, (nn.BCEWithLogitsLoss, nn.BCELoss, nn.MSELoss, nn.L1Loss,
-                                 nn.SmoothL1Loss, nn.HuberLoss)):
+            if isinstance(
+                loss,
+                (
+                    nn.BCEWithLogitsLoss,
+                    nn.BCELoss,
+                    nn.MSELoss,
+                    nn.L1Loss,
+                    nn.SmoothL1Loss,
+                    nn.HuberLoss,
+                ),
+            ):
                 target = target.to(output.dtype)
             return loss(output, target)
 
@@ -176,16 +203,19 @@ class ProbeContext:
         except Exception as exc:
             raise InputError(f"the model factory raised {type(exc).__name__}: {exc}") from None
         if not isinstance(model, nn.Module):
-            raise InputError(f"the model factory returned a {type(model).__name__}, "
-                             f"expected a torch.nn.Module")
+            raise InputError(
+                f"the model factory returned a {type(model).__name__}, expected a torch.nn.Module"
+            )
         return model.to(self.device)
 
     def forward(self, model: nn.Module, X: torch.Tensor) -> torch.Tensor:
         try:
             out = model(X.to(self.device))
         except Exception as exc:
-            raise InputError(f"the model crashed on a batch of shape {tuple(X.shape)}: "
-                             f"{type(exc).__name__}: {exc}") from None
+            raise InputError(
+                f"the model crashed on a batch of shape {tuple(X.shape)}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
         if not isinstance(out, torch.Tensor):
             if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
                 return out[0]
@@ -207,8 +237,9 @@ class ProbeContext:
         return opt
 
     # --- loops -------------------------------------------------------------------------
-    def batches(self, X: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int,
-                epochs: int = 1) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def batches(
+        self, X: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int, epochs: int = 1
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         g = torch.Generator().manual_seed(seed)
         n = len(y)
         for _ in range(epochs):
@@ -233,8 +264,9 @@ class ProbeContext:
         return losses
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module, X: torch.Tensor, y: torch.Tensor,
-                 batch_size: int = 512) -> dict[str, float]:
+    def evaluate(
+        self, model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 512
+    ) -> dict[str, float]:
         """Mean loss, and accuracy for classification tasks, in eval mode."""
         model.eval()
         total, correct, n = 0.0, 0, 0
@@ -293,8 +325,12 @@ def to_split(data: Any, name: str, max_samples: int, seed: int) -> Split:
                 if n >= max_samples:
                     break
             total = len(data.dataset) if hasattr(data.dataset, "__len__") else n
-            return Split(torch.cat(xs)[:max_samples].clone(), torch.cat(ys)[:max_samples].clone(),
-                         total, "dataloader")
+            return Split(
+                torch.cat(xs)[:max_samples].clone(),
+                torch.cat(ys)[:max_samples].clone(),
+                total,
+                "dataloader",
+            )
         if isinstance(data, torch.utils.data.Dataset):
             total = len(data)
             idx = range(total)
@@ -309,8 +345,9 @@ def to_split(data: Any, name: str, max_samples: int, seed: int) -> Split:
         raise
     except Exception as exc:
         raise InputError(f"{name} data could not be read: {type(exc).__name__}: {exc}") from None
-    raise InputError(f"{name} data must be (X, y), a Dataset or a DataLoader; got "
-                     f"{type(data).__name__}")
+    raise InputError(
+        f"{name} data must be (X, y), a Dataset or a DataLoader; got {type(data).__name__}"
+    )
 
 
 def _pair(batch: Any, name: str) -> tuple[Any, Any]:
@@ -318,8 +355,9 @@ def _pair(batch: Any, name: str) -> tuple[Any, Any]:
         return batch[0], batch[1]
     if isinstance(batch, dict):
         x = next((batch[k] for k in ("x", "input", "inputs", "features") if k in batch), None)
-        y = next((batch[k] for k in ("y", "label", "labels", "target", "targets") if k in batch),
-                 None)
+        y = next(
+            (batch[k] for k in ("y", "label", "labels", "target", "targets") if k in batch), None
+        )
         if x is not None and y is not None:
             return x, y
     raise InputError(f"{name} data: each item must be an (input, target) pair")

@@ -15,13 +15,20 @@ from overfit_doctor.diagnosis import Diagnosis, Finding
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _ICON = {"error": "✖", "warning": "▲", "info": "●"}
-_VERDICT_STYLE = {"healthy": "bold green", "still_improving": "bold cyan",
-                  "insufficient_data": "bold magenta"}
+_VERDICT_STYLE = {
+    "healthy": "bold green",
+    "still_improving": "bold cyan",
+    "insufficient_data": "bold magenta",
+}
 _BARS = "▁▂▃▄▅▆▇█"
 _SPARK_WIDTH = 48
 _DETAILED_ACTIONS = 3  # actions shown with their summary and snippet; the rest as one line
-_FRAMEWORK_NAMES = {"pytorch": "PyTorch", "lightning": "Lightning", "keras": "Keras",
-                    "huggingface": "Hugging Face"}
+_FRAMEWORK_NAMES = {
+    "pytorch": "PyTorch",
+    "lightning": "Lightning",
+    "keras": "Keras",
+    "huggingface": "Hugging Face",
+}
 
 
 def framework_of(fmt: str) -> str:
@@ -64,6 +71,9 @@ def render(diagnosis: Diagnosis, console: Console, *, framework: str | None = No
 
 def _header(d: Diagnosis) -> Text:
     text = Text(f"overfit-doctor {d.tool_version}", style="bold")
+    spec = d.inputs.get("spec")
+    if spec:
+        text.append(f"\n  {spec_line(spec)}", style="dim")
     for r in d.runs:
         pts = max(r.points.values(), default=0)
         text.append(f"\n  run {r.name}: {r.source} ({r.format}, {pts} points)", style="dim")
@@ -80,13 +90,27 @@ def _verdict(d: Diagnosis) -> Text:
     if top is not None:
         text.append(f"  {top.message}")
     elif d.verdict == "healthy":
-        text.append("  no sign of overfitting, underfitting or instability in these curves.")
+        text.append("  no problem found by the checks that ran.")
     elif d.findings:
         text.append(f"  {d.findings[0].message}")
     if len(d.runs) > 1:
         for r in d.runs:
             text.append(f"\n  {r.name}: {r.verdict.replace('_', ' ')}", style="dim")
     return text
+
+
+def spec_line(spec: dict[str, Any]) -> str:
+    """One line about the model and data the active checks used."""
+    if "error" in spec:
+        return f"spec: {spec['error']}"
+    val = spec.get("val_samples")
+    loss = spec.get("loss", "?") + (" (inferred)" if spec.get("loss_inferred") else "")
+    classes = f", {spec['num_classes']} classes" if spec.get("num_classes") else ""
+    return (
+        f"spec: {spec.get('task')}{classes}, {spec.get('trainable_parameters', 0):,} trainable "
+        f"parameters, {spec.get('train_samples')} train / {val if val is not None else 'no'} "
+        f"val samples, {loss}, budget {spec.get('budget')}"
+    )
 
 
 def _worst(d: Diagnosis) -> str | None:
@@ -106,8 +130,18 @@ def _action(i: int, action: Any, fw: str, detailed: bool) -> Padding:
     if snippet:
         name = _FRAMEWORK_NAMES.get(fw if fw in action.how else "pytorch", fw)
         parts.append(Padding(Text(f"{name}:", style="dim"), (0, 0, 0, 3)))
-        parts.append(Padding(Syntax(snippet.strip(), "python", theme="ansi_dark",
-                                    background_color="default", word_wrap=True), (0, 0, 0, 5)))
+        parts.append(
+            Padding(
+                Syntax(
+                    snippet.strip(),
+                    "python",
+                    theme="ansi_dark",
+                    background_color="default",
+                    word_wrap=True,
+                ),
+                (0, 0, 0, 5),
+            )
+        )
     return Padding(Group(*parts), (0, 0, 0, 1))
 
 
@@ -159,8 +193,11 @@ def _sparklines(d: Diagnosis) -> Table | None:
             finite = [y for y in ys if math.isfinite(y)]
             if len(finite) < 2:
                 continue
-            label = f"{fig['run']} {split} {fig['metric']}" if len(d.runs) > 1 else (
-                f"{split} {fig['metric']}")
+            label = (
+                f"{fig['run']} {split} {fig['metric']}"
+                if len(d.runs) > 1
+                else (f"{split} {fig['metric']}")
+            )
             rng = f"{_short(finite[0])} → {_short(finite[-1])} (min {_short(min(finite))})"
             table.add_row(label, sparkline(ys), rng)
     return table
@@ -199,8 +236,13 @@ def sparkline(values: list[float], width: int = _SPARK_WIDTH) -> Text:
 
 def _checks_line(d: Diagnosis) -> Text:
     counts = {s: sum(c.status == s for c in d.checks) for s in ("ran", "skipped", "errored")}
-    text = Text(f"Checks: {counts['ran']} ran, {counts['skipped']} skipped, "
-                f"{counts['errored']} errored", style="dim")
+    text = Text(
+        f"Checks: {counts['ran']} ran, {counts['skipped']} skipped, {counts['errored']} errored",
+        style="dim",
+    )
+    reasons = sorted({c.reason for c in d.checks if c.status == "skipped" and c.reason})
+    if reasons:
+        text.append(f" (skipped: {'; '.join(reasons)})", style="dim")
     for c in d.checks:
         if c.status == "errored":
             text.append(f"\n  errored: {c.id}: {c.reason}", style="red")

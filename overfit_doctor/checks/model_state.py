@@ -1,0 +1,3 @@
+"""Placeholder replaced by its author: checks on a model and its data."""
+
+CHECKS: tuple = ()

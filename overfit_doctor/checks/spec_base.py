@@ -1,0 +1,27 @@
+"""Shared pieces of the checks that judge probe results (diagnose --spec)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from overfit_doctor.checks.base import CheckMeta, Context, Outcome
+
+
+class SpecCheck:
+    """A check on the model and its data: `measure` reads probe results (via `ctx.probe`),
+    `judge` turns the measurements into findings. Findings' `where` name the `model` (and a
+    `layer` or `split` where it applies) instead of a run."""
+
+    meta: ClassVar[CheckMeta]
+    Params: ClassVar[type]
+
+    def run(self, ctx: Context) -> Outcome:
+        params = ctx.params_for(self)
+        m = self.measure(ctx, params)
+        return Outcome(measurements=m, findings=list(self.judge(m, params)))
+
+    def measure(self, ctx: Context, params: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def judge(self, m: dict[str, Any], params: Any) -> list:
+        raise NotImplementedError
