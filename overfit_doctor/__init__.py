@@ -20,10 +20,10 @@ __all__ = [
 
 if TYPE_CHECKING:
     from overfit_doctor.api import UnhealthyTraining, assert_healthy, diagnose
-    from overfit_doctor.spec import Spec
     from overfit_doctor.catalogue.model import Severity
     from overfit_doctor.diagnosis import Diagnosis, Finding
     from overfit_doctor.history.model import History
+    from overfit_doctor.spec import Spec
 
 _LAZY = {
     "diagnose": ("overfit_doctor.api", "diagnose"),

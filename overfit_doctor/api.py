@@ -127,7 +127,7 @@ def spec_summary(ctx: Context) -> dict[str, Any]:
     """What the active checks saw: data sizes, task, loss, parameters, regularization."""
     try:
         return ctx.probe("summary")
-    except Exception as exc:  # noqa: BLE001 - the summary is context, never fatal
+    except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 

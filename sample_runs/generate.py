@@ -615,7 +615,7 @@ def check_tiny_capacity(c: Curves, s: dict[str, Any]) -> list[str]:
     tr = c.train_loss
     _need(s.get("train_acc_last", 1.0) < 0.6, "train accuracy < 0.6", f)
     _need(abs(s["val_last"] - s["train_last"]) / s["train_last"] < 0.15, "val ~ train (<15%)", f)
-    _need(abs(tr[-1] - tr[-6]) / tr[-1] < 0.03, "train plateaued (<3% over 5 epochs)", f)
+    _need(abs(tr[-1] - tr[-21]) / tr[-1] < 0.03, "train plateaued (<3% over 20 epochs)", f)
     _need(s["train_last"] < 0.9 * s["train_first"], "learned a little (not stuck)", f)
     return f
 

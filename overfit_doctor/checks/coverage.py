@@ -30,8 +30,11 @@ class Coverage(PerRunCheck):
         scored = {k: len(c) for k, c in rc.curves.items() if c.direction is not None}
         n_val = len(rc.val) if rc.val is not None else 0
         n_train = len(rc.train_trend) if rc.train_trend is not None else 0
-        m = {"curves": {f"{s} {k}": n for (s, k), n in scored.items()}, "val_points": n_val,
-             "train_points": n_train}
+        m = {
+            "curves": {f"{s} {k}": n for (s, k), n in scored.items()},
+            "val_points": n_val,
+            "train_points": n_train,
+        }
         if not scored:
             m.update(fires=True, code="OD902", reason="no curves")
         elif rc.val is None and n_train >= p.min_points:
@@ -52,8 +55,7 @@ class Coverage(PerRunCheck):
                 f"cannot be judged without a validation curve."
             )
             evidence = {"curves": m["curves"]}
-            return finding("OD901", confidence=1.0, message=message, evidence=evidence,
-                           where=where)
+            return finding("OD901", confidence=1.0, message=message, evidence=evidence, where=where)
         if m["reason"] == "no curves":
             message = "The log holds no loss or metric curve at all."
         else:

@@ -46,8 +46,13 @@ class Divergence(PerRunCheck):
                     first = (key, curve, i)
         if first is not None:
             _, curve, i = first
-            return {"fires": True, "kind": "non_finite", "curve": (curve.split, curve.metric),
-                    "index": i, "count": int((~np.isfinite(curve.y)).sum())}
+            return {
+                "fires": True,
+                "kind": "non_finite",
+                "curve": (curve.split, curve.metric),
+                "index": i,
+                "count": int((~np.isfinite(curve.y)).sum()),
+            }
         train = rc.curves.get(("train", "loss")) or next(
             (c for (s, m), c in rc.curves.items() if s == "train" and is_loss(m)), None
         )
@@ -59,8 +64,15 @@ class Divergence(PerRunCheck):
         lo, start = float(np.min(s)), float(s[0])
         ratio = float(np.min(tail) / lo) if lo > 0 else 0.0
         exploded = lo > 0 and ratio >= p.explode_factor and float(np.min(tail)) > start
-        return {"fires": bool(exploded), "kind": "exploded", "curve": ("train", train.metric),
-                "min": lo, "start": start, "end": float(tail[-1]), "end_over_min": ratio}
+        return {
+            "fires": bool(exploded),
+            "kind": "exploded",
+            "curve": ("train", train.metric),
+            "min": lo,
+            "start": start,
+            "end": float(tail[-1]),
+            "end_over_min": ratio,
+        }
 
     def report(self, rc: RunCurves, m: dict, p: DivergenceParams) -> Finding:
         curve = rc.curves[m["curve"]]
@@ -74,13 +86,17 @@ class Divergence(PerRunCheck):
                 + (f" (last finite value {fmt(last_ok)})" if last_ok is not None else "")
                 + f"; {m['count']} of {len(curve)} points are not finite."
             )
-            evidence = {"metric": curve.metric, "split": curve.split, "value": bad,
-                        "first_nonfinite_epoch": curve.at(i)["epoch"],
-                        "first_nonfinite_step": curve.at(i)["step"],
-                        "last_finite_value": last_ok, "nonfinite_points": m["count"],
-                        "points": len(curve)}
-            where = {"run": rc.run, "metric": curve.metric, "split": curve.split,
-                     "at": curve.at(i)}
+            evidence = {
+                "metric": curve.metric,
+                "split": curve.split,
+                "value": bad,
+                "first_nonfinite_epoch": curve.at(i)["epoch"],
+                "first_nonfinite_step": curve.at(i)["step"],
+                "last_finite_value": last_ok,
+                "nonfinite_points": m["count"],
+                "points": len(curve),
+            }
+            where = {"run": rc.run, "metric": curve.metric, "split": curve.split, "at": curve.at(i)}
             conf = 0.99
         else:
             i = int(np.argmin(curve.y))
@@ -89,12 +105,29 @@ class Divergence(PerRunCheck):
                 f"{curve.describe(i)} and ended at {fmt(m['end'])} "
                 f"({m['end_over_min']:.1f}x its minimum, above its start {fmt(m['start'])})."
             )
-            evidence = {"metric": curve.metric, "min_value": m["min"], "start_value": m["start"],
-                        "end_value": m["end"], "end_over_min": m["end_over_min"],
-                        "min_epoch": curve.at(i)["epoch"], "min_step": curve.at(i)["step"],
-                        "thresholds": {"explode_factor": p.explode_factor}}
-            where = {"run": rc.run, "metric": curve.metric, "split": "train",
-                     "from": curve.at(i), "to": curve.at(len(curve) - 1)}
+            evidence = {
+                "metric": curve.metric,
+                "min_value": m["min"],
+                "start_value": m["start"],
+                "end_value": m["end"],
+                "end_over_min": m["end_over_min"],
+                "min_epoch": curve.at(i)["epoch"],
+                "min_step": curve.at(i)["step"],
+                "thresholds": {"explode_factor": p.explode_factor},
+            }
+            where = {
+                "run": rc.run,
+                "metric": curve.metric,
+                "split": "train",
+                "from": curve.at(i),
+                "to": curve.at(len(curve) - 1),
+            }
             conf = 0.9 if m["end_over_min"] >= 10 else 0.75
-        return finding("OD106", confidence=conf, message=message, evidence=evidence,
-                       where=where, figure=f"curves/{rc.run}/{curve.metric}")
+        return finding(
+            "OD106",
+            confidence=conf,
+            message=message,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{curve.metric}",
+        )

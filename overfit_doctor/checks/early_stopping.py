@@ -19,6 +19,8 @@ class EarlyStopParams:
     min_delta: float = 0.0  # as in Keras; the curve's noise is tolerated separately below
     min_saved_fraction: float = 0.2  # report only when stopping saves this share of the run
     max_loss_sigmas: float = 2.0  # ...and loses at most this much (noise units) of the best
+    min_cost_sigmas: float = 2.0  # ...and the run's end is worse than the best by this much
+    min_cost_rel: float = 0.01  # ...and by this share of the best value
 
 
 def simulate_early_stopping(y, patience: int, min_delta: float) -> tuple[int, int]:
@@ -58,6 +60,8 @@ class EarlyStoppingPoint(PerRunCheck):
         later_best = float(st.y[stop + 1 :].min()) if stop + 1 < n else math.inf
         lost = float(st.y[best] - later_best)  # > 0: the rest of the run found better
         saved = n - 1 - stop
+        tail = st.tail_mean(max(2, min(5, saved // 2))) if saved else float(st.y[-1])
+        cost = float(tail - st.y[best])  # > 0: training on made validation worse
         return {
             "judged": True,
             "patience": patience,
@@ -68,8 +72,13 @@ class EarlyStoppingPoint(PerRunCheck):
             "saved_fraction": saved / n,
             "improvement_missed": lost,
             "improvement_missed_sigmas": lost / st.sigma if st.sigma > 0 else 0.0,
+            "cost_of_continuing": cost,
+            "cost_sigmas": cost / st.sigma if st.sigma > 0 else 0.0,
             "fires": bool(
-                saved >= p.min_saved_fraction * n and lost <= p.max_loss_sigmas * st.sigma
+                saved >= p.min_saved_fraction * n
+                and lost <= p.max_loss_sigmas * st.sigma
+                and cost >= p.min_cost_sigmas * st.sigma
+                and cost >= p.min_cost_rel * max(abs(float(st.y[best])), 1e-12)
             ),
         }
 
@@ -94,8 +103,15 @@ class EarlyStoppingPoint(PerRunCheck):
             "evaluations_saved": m["points_saved"],
             "saved_fraction": m["saved_fraction"],
             "improvement_missed_sigmas": m["improvement_missed_sigmas"],
+            "cost_of_continuing": m["cost_of_continuing"],
         }
         where = {"run": rc.run, "metric": val.metric, "split": val.split, "at": val.at(stop)}
         conf = 0.9 if m["saved_fraction"] >= 0.4 else 0.75
-        return finding("OD103", confidence=conf, message=message, evidence=evidence, where=where,
-                       figure=f"curves/{rc.run}/{val.metric}")
+        return finding(
+            "OD103",
+            confidence=conf,
+            message=message,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{val.metric}",
+        )

@@ -20,7 +20,8 @@ class NoGeneralizationParams:
     train_loss_drop: float = 0.5  # training loss falls by at least this share ...
     train_accuracy_gain: float = 0.2  # ... or training accuracy rises this much (0..1)
     val_tolerance_rel: float = 0.02  # validation "improves" only beyond max(2 sigma, this)
-    min_accuracy_gap: float = 0.3  # train accuracy ends this far above validation
+    min_accuracy_gap: float = 0.3  # train accuracy ends this far above validation ...
+    max_accuracy_gain_share: float = 0.1  # ... and val accuracy gained < this share of train's
 
 
 def _gain(curve: Curve) -> tuple[float, float]:
@@ -55,8 +56,13 @@ class NoGeneralization(PerRunCheck):
         v_gain, v_sigma = _gain(val)
         v_start = abs(float(curve_stats(val).smoothed[0]))
         tol = max(2 * v_sigma, p.val_tolerance_rel * v_start)
-        m = {"judged": True, "train_gain": t_gain, "val_gain": v_gain, "val_tolerance": tol,
-             "train_learned": bool(learned)}
+        m = {
+            "judged": True,
+            "train_gain": t_gain,
+            "val_gain": v_gain,
+            "val_tolerance": tol,
+            "train_learned": bool(learned),
+        }
         stuck = v_gain <= tol
         t_acc, v_acc = accuracy_curve(rc, "train"), accuracy_curve(rc, rc.val.split)
         m["accuracy_checked"] = False
@@ -71,13 +77,19 @@ class NoGeneralization(PerRunCheck):
             a_scale = score_scale(v_acc)
             t_end = float(np.mean(t_acc.y[-3:])) / score_scale(t_acc)
             v_end = float(np.mean(v_acc.y[-3:])) / a_scale
-            m.update(accuracy_checked=True, val_accuracy_gain=a_gain / a_scale,
-                     train_accuracy_end=t_end, val_accuracy_end=v_end)
-            stuck = (
-                stuck
-                and a_gain <= max(2 * a_sigma, p.val_tolerance_rel * a_scale)
-                and t_end - v_end >= p.min_accuracy_gap
+            t_acc_gain = _gain(t_acc)[0] / score_scale(t_acc)
+            m.update(
+                accuracy_checked=True,
+                val_accuracy_gain=a_gain / a_scale,
+                train_accuracy_gain=t_acc_gain,
+                train_accuracy_end=t_end,
+                val_accuracy_end=v_end,
             )
+            # Validation accuracy did not move, or moved by a sliver of what training gained.
+            small_gain = a_gain <= max(2 * a_sigma, p.val_tolerance_rel * a_scale) or (
+                a_gain / a_scale <= p.max_accuracy_gain_share * t_acc_gain
+            )
+            stuck = stuck and small_gain and t_end - v_end >= p.min_accuracy_gap
         m["fires"] = bool(learned and stuck)
         return m
 
@@ -102,8 +114,19 @@ class NoGeneralization(PerRunCheck):
             {k: m.get(k) for k in ("val_accuracy_gain", "train_accuracy_end", "val_accuracy_end")}
         )
         evidence["val_metric"], evidence["train_metric"] = val.metric, train.metric
-        where = {"run": rc.run, "metric": val.metric, "split": val.split,
-                 "from": val.at(0), "to": val.at(len(val) - 1)}
+        where = {
+            "run": rc.run,
+            "metric": val.metric,
+            "split": val.split,
+            "from": val.at(0),
+            "to": val.at(len(val) - 1),
+        }
         conf = 0.85 if m["accuracy_checked"] else 0.55
-        return finding("OD110", confidence=conf, message=msg, evidence=evidence, where=where,
-                       figure=f"curves/{rc.run}/{val.metric}")
+        return finding(
+            "OD110",
+            confidence=conf,
+            message=msg,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{val.metric}",
+        )

@@ -55,8 +55,13 @@ class NotLearning(PerRunCheck):
             return {"judged": False, "reason": "non-finite training values"}
         start = float(st.smoothed[0])
         gain = start - float(np.min(st.smoothed))  # oriented: > 0 = improved
-        m = {"judged": True, "metric": train.metric, "start": start, "gain": gain,
-             "noise_sigma": st.sigma}
+        m = {
+            "judged": True,
+            "metric": train.metric,
+            "start": start,
+            "gain": gain,
+            "noise_sigma": st.sigma,
+        }
         if train.direction == "min":
             rel = gain / abs(start) if start else 0.0
             m["gain_rel"] = rel
@@ -104,14 +109,27 @@ class NotLearning(PerRunCheck):
             "improvement_abs": m.get("gain_abs"),
             "noise_sigma": m["noise_sigma"],
             "train_accuracy_max": m.get("train_accuracy_max"),
-            "thresholds": {"min_improvement_rel": p.min_improvement_rel,
-                           "min_accuracy_gain": p.min_accuracy_gain},
+            "thresholds": {
+                "min_improvement_rel": p.min_improvement_rel,
+                "min_accuracy_gain": p.min_accuracy_gain,
+            },
         }
-        where = {"run": rc.run, "metric": train.metric, "split": "train",
-                 "from": train.at(0), "to": train.at(n - 1)}
+        where = {
+            "run": rc.run,
+            "metric": train.metric,
+            "split": "train",
+            "from": train.at(0),
+            "to": train.at(n - 1),
+        }
         conf = 0.9 if m["flat_in_noise"] else 0.75
-        return finding("OD104", confidence=conf, message=message, evidence=evidence,
-                       where=where, figure=f"curves/{rc.run}/{train.metric}")
+        return finding(
+            "OD104",
+            confidence=conf,
+            message=message,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{train.metric}",
+        )
 
 
 @dataclass(frozen=True)
@@ -145,14 +163,22 @@ class LowPlateau(PerRunCheck):
         third = max(2, len(s) // 3)
         end = float(np.mean(acc.y[-3:])) / scale
         late_gain = float(s[-1] - s[-third])
-        m = {"judged": True, "metric": acc.metric, "train_end": end, "late_gain": late_gain,
-             "noise_sigma": st.sigma / scale}
+        m = {
+            "judged": True,
+            "metric": acc.metric,
+            "train_end": end,
+            "late_gain": late_gain,
+            "noise_sigma": st.sigma / scale,
+        }
         val = rc.curves.get(("val", acc.metric)) or rc.curves.get(("test", acc.metric))
         gap = None
         if val is not None and np.isfinite(val.y).all() and len(val) >= 3:
             gap = end - float(np.mean(val.y[-3:])) / score_scale(val)
         m["gap_end"] = gap
-        plateau = late_gain < max(p.plateau_gain, 2 * m["noise_sigma"])
+        # Levelled off, or creeping so slowly that twice the training would not reach the bar.
+        plateau = late_gain < max(p.plateau_gain, 2 * m["noise_sigma"]) or (
+            end + 2 * late_gain < p.low_accuracy
+        )
         m["fires"] = bool(
             end < p.low_accuracy and plateau and (gap is None or abs(gap) <= p.max_gap)
         )
@@ -178,8 +204,19 @@ class LowPlateau(PerRunCheck):
             "gap_end": m["gap_end"],
             "thresholds": {"low_accuracy": p.low_accuracy, "max_gap": p.max_gap},
         }
-        where = {"run": rc.run, "metric": acc.metric, "split": "train",
-                 "from": acc.at(0), "to": acc.at(n - 1)}
+        where = {
+            "run": rc.run,
+            "metric": acc.metric,
+            "split": "train",
+            "from": acc.at(0),
+            "to": acc.at(n - 1),
+        }
         conf = 0.75 if m["gap_end"] is not None else 0.5
-        return finding("OD105", confidence=conf, message=message, evidence=evidence,
-                       where=where, figure=f"curves/{rc.run}/{acc.metric}")
+        return finding(
+            "OD105",
+            confidence=conf,
+            message=message,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{acc.metric}",
+        )

@@ -137,8 +137,14 @@ class ValidationRise(PerRunCheck):
             "from": val.at(b),
             "to": val.at(len(val) - 1),
         }
-        return finding("OD101", confidence=conf, message=message, evidence=evidence,
-                       where=where, figure=f"curves/{rc.run}/{val.metric}")
+        return finding(
+            "OD101",
+            confidence=conf,
+            message=message,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{val.metric}",
+        )
 
 
 def _train_change(rc: RunCurves, st: CurveStats) -> float | None:
@@ -194,8 +200,11 @@ class GeneralizationGap(PerRunCheck):
         if val.direction == "min" and t[0] > 0 and v[0] > 0:
             ratio = v[0] / t[0]
             if not (1 / p.max_start_ratio <= ratio <= p.max_start_ratio):
-                return {"judged": False, "reason": "train and validation look like different "
-                        f"quantities (start ratio {ratio:.2f})"}
+                return {
+                    "judged": False,
+                    "reason": "train and validation look like different "
+                    f"quantities (start ratio {ratio:.2f})",
+                }
         gap = v - t if val.direction == "min" else t - v
         st = curve_stats(val)
         gs = smooth(gap, st.window)
@@ -240,7 +249,12 @@ class GeneralizationGap(PerRunCheck):
             "gap_rel_to_train": m["gap_rel_to_train"],
             "val_gain_second_half_sigmas": m["val_gain_second_half_sigmas"],
         }
-        where = {"run": rc.run, "metric": val.metric, "from": val.at(n // 2),
-                 "to": val.at(n - 1)}
-        return finding("OD102", confidence=conf, message=message, evidence=evidence,
-                       where=where, figure=f"curves/{rc.run}/{val.metric}")
+        where = {"run": rc.run, "metric": val.metric, "from": val.at(n // 2), "to": val.at(n - 1)}
+        return finding(
+            "OD102",
+            confidence=conf,
+            message=message,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{val.metric}",
+        )

@@ -46,9 +46,15 @@ class StillImproving(PerRunCheck):
         tau, p_trend = mann_kendall(st.y[-last:])
         gain = float(st.smoothed[-last] - st.smoothed[-1])
         near_end = st.best >= n - max(2, math.ceil(p.best_within * n))
-        m = {"judged": True, "best_index": st.best, "trend_tau": tau, "trend_p": p_trend,
-             "last_third_gain": gain, "gain_sigmas": gain / st.sigma if st.sigma else 0.0,
-             "points": n}
+        m = {
+            "judged": True,
+            "best_index": st.best,
+            "trend_tau": tau,
+            "trend_p": p_trend,
+            "last_third_gain": gain,
+            "gain_sigmas": gain / st.sigma if st.sigma else 0.0,
+            "points": n,
+        }
         m["fires"] = bool(
             near_end and tau < 0 and p_trend < p.trend_p and m["gain_sigmas"] > p.min_gain_sigmas
         )
@@ -64,14 +70,31 @@ class StillImproving(PerRunCheck):
             f"{fmt(float(val.y[-last]))} at {val.describe(n - last)} -> {fmt(float(val.y[-1]))} "
             f"at {val.describe(n - 1)} (trend p={m['trend_p']:.3f})."
         )
-        evidence = {"metric": val.metric, "trend_tau": m["trend_tau"], "trend_p": m["trend_p"],
-                    "last_third_gain": m["last_third_gain"], "gain_sigmas": m["gain_sigmas"],
-                    "last_epoch": val.at(n - 1)["epoch"], "last_step": val.at(n - 1)["step"]}
-        where = {"run": rc.run, "metric": val.metric, "split": val.split,
-                 "from": val.at(n - last), "to": val.at(n - 1)}
+        evidence = {
+            "metric": val.metric,
+            "trend_tau": m["trend_tau"],
+            "trend_p": m["trend_p"],
+            "last_third_gain": m["last_third_gain"],
+            "gain_sigmas": m["gain_sigmas"],
+            "last_epoch": val.at(n - 1)["epoch"],
+            "last_step": val.at(n - 1)["step"],
+        }
+        where = {
+            "run": rc.run,
+            "metric": val.metric,
+            "split": val.split,
+            "from": val.at(n - last),
+            "to": val.at(n - 1),
+        }
         conf = 0.9 if m["trend_p"] < 0.01 else 0.7
-        return finding("OD108", confidence=conf, message=message, evidence=evidence,
-                       where=where, figure=f"curves/{rc.run}/{val.metric}")
+        return finding(
+            "OD108",
+            confidence=conf,
+            message=message,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{val.metric}",
+        )
 
 
 @dataclass(frozen=True)
@@ -102,8 +125,13 @@ class ValidationNoise(PerRunCheck):
         improvement = float(st.smoothed[0] - np.min(st.smoothed))
         level = float(np.median(np.abs(st.y))) or 1.0
         ratio = st.sigma / improvement if improvement > 0 else math.inf
-        m = {"judged": True, "noise_sigma": st.sigma, "improvement": improvement,
-             "noise_ratio": ratio, "noise_rel_level": st.sigma / level}
+        m = {
+            "judged": True,
+            "noise_sigma": st.sigma,
+            "improvement": improvement,
+            "noise_ratio": ratio,
+            "noise_rel_level": st.sigma / level,
+        }
         m["fires"] = bool(ratio > p.max_noise_ratio and st.sigma / level > p.min_noise_rel)
         return m
 
@@ -117,10 +145,19 @@ class ValidationNoise(PerRunCheck):
             f"to the next, {ratio_txt} its whole improvement ({fmt(m['improvement'])}): "
             f"too noisy to tell overfitting from noise."
         )
-        evidence = {"metric": val.metric, "noise_sigma": m["noise_sigma"],
-                    "improvement": m["improvement"],
-                    "noise_ratio": ratio if math.isfinite(ratio) else None,
-                    "thresholds": {"max_noise_ratio": p.max_noise_ratio}}
+        evidence = {
+            "metric": val.metric,
+            "noise_sigma": m["noise_sigma"],
+            "improvement": m["improvement"],
+            "noise_ratio": ratio if math.isfinite(ratio) else None,
+            "thresholds": {"max_noise_ratio": p.max_noise_ratio},
+        }
         where = {"run": rc.run, "metric": val.metric, "split": val.split}
-        return finding("OD109", confidence=0.7, message=message, evidence=evidence, where=where,
-                       figure=f"curves/{rc.run}/{val.metric}")
+        return finding(
+            "OD109",
+            confidence=0.7,
+            message=message,
+            evidence=evidence,
+            where=where,
+            figure=f"curves/{rc.run}/{val.metric}",
+        )
