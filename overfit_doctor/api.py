@@ -90,7 +90,8 @@ def diagnose(
         runs=runs,
         inputs=inputs,
         settings=settings,
-        figures=_curve_figures(ctx, findings) if history is not None else {},
+        figures={**(_curve_figures(ctx, findings) if history is not None else {}),
+                 **check_figures},
         tool_version=__version__,
     )
 
@@ -178,6 +179,7 @@ def _curve_figures(ctx: Context, findings) -> dict[str, Any]:
                         if f.evidence.get(k) is not None
                     }
             figures[key] = {
+                "kind": "curves",
                 "run": name,
                 "metric": metric,
                 "x_label": x_label,

@@ -23,8 +23,10 @@ def run_checks(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     available: frozenset[str] = frozenset({"history"}),
+    figures: dict | None = None,
 ) -> tuple[list[Finding], list[CheckRecord]]:
-    """Run every applicable check; a crash becomes an `errored` record, never a crash here."""
+    """Run every applicable check; a crash becomes an `errored` record, never a crash here.
+    Plot data the checks return is collected into `figures` when given."""
     findings: list[Finding] = []
     records: list[CheckRecord] = []
     for check in checks:
@@ -51,6 +53,8 @@ def run_checks(
         records.append(CheckRecord(meta.id, status, meta.codes, reason, duration,
                                    outcome.measurements))
         findings.extend(f for f in outcome.findings if f.code in wanted)
+        if figures is not None:
+            figures.update(outcome.figures)
     return findings, records
 
 

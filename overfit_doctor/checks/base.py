@@ -27,6 +27,7 @@ class Outcome:
     measurements: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # a part that failed; the rest still counts
+    figures: dict[str, Any] = field(default_factory=dict)  # plot data, see docs/json-schema.md
 
 
 class NotApplicable(Exception):

@@ -18,7 +18,12 @@ class SpecCheck:
     def run(self, ctx: Context) -> Outcome:
         params = ctx.params_for(self)
         m = self.measure(ctx, params)
-        return Outcome(measurements=m, findings=list(self.judge(m, params)))
+        return Outcome(measurements=m, findings=list(self.judge(m, params)),
+                       figures=self.figures(m))
+
+    def figures(self, m: dict[str, Any]) -> dict[str, Any]:
+        """Plot data for reports (kinds `lines`, `bars`, `histograms`; docs/json-schema.md)."""
+        return {}
 
     def measure(self, ctx: Context, params: Any) -> dict[str, Any]:
         raise NotImplementedError
