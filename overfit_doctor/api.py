@@ -65,8 +65,10 @@ def diagnose(
     if spec is not None:
         ctx.probe_context  # noqa: B018 - unusable data or a model that crashes: InputError now
     select, ignore = [s.upper() for s in select], [i.upper() for i in ignore]
+    check_figures: dict[str, Any] = {}
     found, records = run_checks(
-        ctx, all_checks(), select=select, ignore=ignore, available=ctx.available
+        ctx, all_checks(), select=select, ignore=ignore, available=ctx.available,
+        figures=check_figures,
     )
     findings = rank(suppress(found))
     runs = tuple(_run_summary(history, ctx, name, findings) for name in ctx.runs)

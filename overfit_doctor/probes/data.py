@@ -386,21 +386,25 @@ def first_layer(model: nn.Module, ctx: ProbeContext, X: torch.Tensor) -> dict[st
 
 
 def scale(ctx: ProbeContext, model: nn.Module, train: Split, val: Split | None) -> dict[str, Any]:
-    if not torch.is_floating_point(train.X):
-        return {
-            "skipped": f"integer inputs ({str(train.X.dtype).replace('torch.', '')}): token ids "
-            "or categories are not scaled; the embedding layer sets their scale"
-        }
     probe_rows = min(len(train), 256)
     first = first_layer(model, ctx, train.X[:probe_rows])
     out: dict[str, Any] = {"first_layer": first.get("name"), "first_layer_type": first.get("type")}
+    seen = first.get("input")
+    if not torch.is_floating_point(train.X) and (
+        seen is None or not torch.is_floating_point(seen)
+    ):
+        out["skipped"] = (
+            f"integer inputs ({str(train.X.dtype).replace('torch.', '')}) reach the first layer "
+            f"({first.get('type', 'none')}) as integers: token ids or categories, whose scale "
+            "the embedding sets"
+        )
+        return out
     if first.get("norm"):
         out["skipped"] = (
             f"the model normalizes its input itself (first layer `{first['name']}` is a "
             f"{first['type']})"
         )
         return out
-    seen = first.get("input")
     raw = train.X[:probe_rows].to(torch.float32)
     transformed = (
         seen is not None
