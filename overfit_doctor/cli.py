@@ -33,6 +33,11 @@ class FailOn(StrEnum):
     NEVER = "never"
 
 
+class InspectFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class Budget(StrEnum):
     QUICK = "quick"
     STANDARD = "standard"
@@ -163,7 +168,8 @@ def diagnose(
                 raise UsageError(str(exc)) from None
         fw = framework.value if framework else None
         color = output is None and fmt is OutputFormat.TEXT and _stdout_is_color_terminal()
-        text = render_to_string(result, fmt, width=_width(), color=color, framework=fw)
+        text = render_to_string(result, fmt, output=output, width=_width(), color=color,
+                                framework=fw, fail_on=fail_on.value)
         _emit(text, output, inputs=[*(paths or []), *([Path(spec.split(":")[0])] if spec else [])])
         raise typer.Exit(int(_exit_code(result, fail_on)))
 
@@ -270,8 +276,8 @@ def list_checks() -> None:
 def inspect(
     paths: Annotated[list[Path], typer.Argument(help="Log files or run directories.")],
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="text or json.")
-    ] = OutputFormat.TEXT,
+        InspectFormat, typer.Option("--format", "-f", help="text or json.")
+    ] = InspectFormat.TEXT,
     key_map: Annotated[
         list[str] | None, typer.Option("--map", help="Map a logged key: KEY=SPLIT:METRIC.")
     ] = None,
@@ -288,7 +294,7 @@ def inspect(
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         history = load_history(paths, log_format=log_format, key_map=overrides)
-        if fmt is OutputFormat.JSON:
+        if fmt is InspectFormat.JSON:
             import json
 
             sys.stdout.write(json.dumps(describe(history), indent=2) + "\n")

@@ -464,7 +464,8 @@ def feature_stats(X: torch.Tensor) -> dict[str, Any]:
     if bool(dense.any()):
         ratio = mean[dense].abs() / std[dense].clamp(min=1e-12)
         offset = float(ratio.median())
-    order = torch.argsort((rms.clamp(min=1e-30)).log10().abs(), descending=True)[:3]
+    used = torch.nonzero(rms > 0).reshape(-1)  # constant-zero features are unused, not badly scaled
+    order = used[torch.argsort(rms[used].log10().abs(), descending=True)[:3]]
     return {
         "axis": axis,
         "features": int(M.shape[1]),

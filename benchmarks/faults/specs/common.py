@@ -15,7 +15,10 @@ def digits(scale: bool = True, seed: int = 0):
     X, y = load_digits(return_X_y=True)
     Xtr, Xva, ytr, yva = train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
     if scale:
-        mean, std = Xtr.mean(0), Xtr.std(0) + 1e-6
+        # StandardScaler's rule: a feature constant in train (std 0) is centered, not scaled
+        # (dividing by a tiny std would blow up validation pixels that are not constant).
+        mean, std = Xtr.mean(0), Xtr.std(0)
+        std[std == 0] = 1.0
         Xtr, Xva = (Xtr - mean) / std, (Xva - mean) / std
     return _t(Xtr, ytr, torch.long), _t(Xva, yva, torch.long)
 
