@@ -103,6 +103,7 @@ def _check(ctx: ProbeContext) -> dict[str, Any]:
     modules = setup.localize(gen) if confirmed else []
     return {
         "judged": True,
+        "model": setup.model_name,
         "dtype": "float64",
         "samples": setup.samples,
         "loss": setup.loss,
@@ -164,7 +165,9 @@ class _Setup:
         s.X = X.double() if torch.is_floating_point(X) else X
         s.y = y.double() if torch.is_floating_point(y) else y
         s.samples = n
-        model = copy.deepcopy(ctx.new_model(SEED_OFFSET)).double()
+        model32 = ctx.new_model(SEED_OFFSET)
+        s.model_name = type(model32).__name__
+        model = copy.deepcopy(model32).double()
         model.train()
         s.model = model
         s.buffers = {k: v.detach().clone() for k, v in model.named_buffers()}

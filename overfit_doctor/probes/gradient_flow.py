@@ -49,6 +49,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         if not p.requires_grad
     ]
     result: dict[str, Any] = {
+        "model": type(model).__name__,
         "parameters": sum(p.numel() for _, p in named),
         "trainable_tensors": len(trainable),
         "trainable_parameters": sum(p.numel() for _, p in trainable),
