@@ -74,6 +74,37 @@ def make_tfevents(folder: Path, scalars: int) -> Path:
     return next(folder.glob("events.out.tfevents.*"))
 
 
+_MEMORY_SNIPPETS = {
+    "pandas.read_csv alone": "import pandas as pd; pd.read_csv(PATH)",
+    "overfit-doctor load_history": (
+        "from overfit_doctor.history.load import load_history; load_history([PATH])"
+    ),
+    "overfit-doctor diagnose (parse + checks)": (
+        "from overfit_doctor.api import diagnose; diagnose(PATH)"
+    ),
+    "tbparse SummaryReader(...).scalars": (
+        "from tbparse import SummaryReader; SummaryReader(str(PATH)).scalars"
+    ),
+    "EventAccumulator (size_guidance scalars=0)": (
+        "from tensorboard.backend.event_processing.event_accumulator import EventAccumulator\n"
+        "acc = EventAccumulator(str(PATH), size_guidance={'scalars': 0}); acc.Reload()\n"
+        "[acc.Scalars(t) for t in acc.Tags()['scalars']]"
+    ),
+}
+
+
+def peak_rss_mb(what: str, path: Path) -> float:
+    """Peak resident memory of a fresh process doing one case (Python start included)."""
+    import subprocess
+
+    code = (
+        f"from pathlib import Path\nPATH = Path({str(path)!r})\n{_MEMORY_SNIPPETS[what]}\n"
+        "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
 def timed(fn: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -84,13 +115,17 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def run(rows: int, repeat: int) -> list[tuple[str, str, float]]:
+def run(rows: int, repeat: int) -> list[tuple[str, str, float, float]]:
     import pandas as pd
 
     from overfit_doctor.api import diagnose
     from overfit_doctor.history.load import load_history
 
-    results: list[tuple[str, str, float]] = []
+    results: list[tuple[str, str, float, float]] = []
+
+    def case(label: str, what: str, fn: Callable[[], object], path: Path, n: int) -> None:
+        results.append((label, what, timed(fn, n), peak_rss_mb(what, path)))
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         csv = tmp_path / "metrics.csv"
@@ -99,11 +134,10 @@ def run(rows: int, repeat: int) -> list[tuple[str, str, float]]:
         print(f"wrote {csv.stat().st_size / 1e6:.1f} MB CSV in {time.perf_counter() - t0:.1f}s",
               file=sys.stderr)
         label = f"CSV, {rows:,} rows"
-        results.append((label, "pandas.read_csv alone", timed(lambda: pd.read_csv(csv), repeat)))
-        results.append((label, "overfit-doctor load_history", timed(
-            lambda: load_history([csv]), repeat)))
-        results.append((label, "overfit-doctor diagnose (parse + checks)", timed(
-            lambda: diagnose(csv), repeat)))
+        case(label, "pandas.read_csv alone", lambda: pd.read_csv(csv), csv, repeat)
+        case(label, "overfit-doctor load_history", lambda: load_history([csv]), csv, repeat)
+        case(label, "overfit-doctor diagnose (parse + checks)", lambda: diagnose(csv), csv,
+             repeat)
 
         tb_dir = tmp_path / "tb"
         tb_dir.mkdir()
@@ -112,15 +146,14 @@ def run(rows: int, repeat: int) -> list[tuple[str, str, float]]:
         print(f"wrote {event_file.stat().st_size / 1e6:.1f} MB event file in "
               f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
         label = f"TensorBoard, {rows:,} scalars"
-        results.append((label, "overfit-doctor load_history", timed(
-            lambda: load_history([tb_dir]), repeat)))
-        results.append((label, "overfit-doctor diagnose (parse + checks)", timed(
-            lambda: diagnose(tb_dir), repeat)))
+        case(label, "overfit-doctor load_history", lambda: load_history([tb_dir]), tb_dir, repeat)
+        case(label, "overfit-doctor diagnose (parse + checks)", lambda: diagnose(tb_dir), tb_dir,
+             repeat)
         try:
             from tbparse import SummaryReader
 
-            results.append((label, "tbparse SummaryReader(...).scalars", timed(
-                lambda: SummaryReader(str(tb_dir)).scalars, max(1, repeat - 2))))
+            case(label, "tbparse SummaryReader(...).scalars",
+                 lambda: SummaryReader(str(tb_dir)).scalars, tb_dir, max(1, repeat - 2))
         except ImportError:
             print("tbparse not installed: skipped", file=sys.stderr)
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -131,14 +164,14 @@ def run(rows: int, repeat: int) -> list[tuple[str, str, float]]:
             for tag in acc.Tags()["scalars"]:
                 acc.Scalars(tag)
 
-        results.append((label, "EventAccumulator (size_guidance scalars=0)", timed(
-            accumulate, max(1, repeat - 2))))
+        case(label, "EventAccumulator (size_guidance scalars=0)", accumulate, tb_dir,
+             max(1, repeat - 2))
     return results
 
 
-def table(results: list[tuple[str, str, float]]) -> str:
-    lines = ["| input | what | median wall time (s) |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {t:.2f} |" for a, b, t in results]
+def table(results: list[tuple[str, str, float, float]]) -> str:
+    lines = ["| input | what | median wall time (s) | peak RSS (MB) |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {t:.2f} | {m:.0f} |" for a, b, t, m in results]
     return "\n".join(lines)
 
 

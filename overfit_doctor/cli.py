@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from overfit_doctor import __version__
-from overfit_doctor.errors import ExitCode, OverfitDoctorError, UsageError
+from overfit_doctor.errors import ExitCode, InputError, OverfitDoctorError, UsageError
 from overfit_doctor.report import OutputFormat
 
 app = typer.Typer(
@@ -97,6 +97,12 @@ def boundary() -> Iterator[None]:
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
 
+_SAVE_HELP = (
+    "Also write the report in another format: FORMAT=PATH (repeatable; e.g. "
+    "--save html=report.html --save json=report.json)."
+)
+
+
 def _codes(values: list[str] | None) -> list[str]:
     return [c.strip().upper() for v in values or [] for c in v.split(",") if c.strip()]
 
@@ -141,6 +147,7 @@ def diagnose(
     ] = Budget.STANDARD,
     seed: Annotated[int, typer.Option(help="Seed of the active experiments.")] = 0,
     device: Annotated[Device, typer.Option(help="Device of the active experiments.")] = Device.AUTO,
+    save: Annotated[list[str] | None, typer.Option(help=_SAVE_HELP)] = None,
 ) -> None:
     """Diagnose training runs from their logs and/or a model with its data (--spec), and print
     a prioritized remediation report."""
@@ -148,7 +155,10 @@ def diagnose(
         if not paths and not spec:
             raise UsageError("give at least one log file or run directory, or --spec FILE.py")
         from overfit_doctor.api import diagnose as run_diagnosis
-        from overfit_doctor.report import render_to_string
+
+        inputs = [*(paths or []), *([Path(spec.split(":")[0])] if spec else [])]
+        saves = _parse_saves(save)
+        _check_targets(output, saves, inputs)  # before any work: nothing is written on a typo
 
         with _progress(enabled=spec is not None) as progress:
             try:
@@ -166,12 +176,129 @@ def diagnose(
                 )
             except ValueError as exc:  # bad --map text
                 raise UsageError(str(exc)) from None
-        fw = framework.value if framework else None
-        color = output is None and fmt is OutputFormat.TEXT and _stdout_is_color_terminal()
-        text = render_to_string(result, fmt, output=output, width=_width(), color=color,
-                                framework=fw, fail_on=fail_on.value)
-        _emit(text, output, inputs=[*(paths or []), *([Path(spec.split(":")[0])] if spec else [])])
+        _write_reports(result, fmt, output, saves, inputs, framework, fail_on)
         raise typer.Exit(int(_exit_code(result, fail_on)))
+
+
+@app.command("render")
+def render_report(
+    report: Annotated[
+        Path,
+        typer.Argument(help="A JSON report (diagnose --format json, or --save json=PATH).",
+                       show_default=False),
+    ],
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = OutputFormat.TEXT,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option(help="Severity at which JUnit findings are failures.")
+    ] = FailOn.ERROR,
+    framework: Annotated[
+        Framework | None, typer.Option(help="Framework for the how-to snippets.")
+    ] = None,
+    save: Annotated[list[str] | None, typer.Option(help=_SAVE_HELP)] = None,
+) -> None:
+    """Re-render a saved JSON report in another format, without re-running anything.
+    Exits 0 once written (the gate is `diagnose`'s exit code)."""
+    with boundary():
+        saves = _parse_saves(save)
+        _check_targets(output, saves, [report])
+        result = _load_report(report)
+        _write_reports(result, fmt, output, saves, [report], framework, fail_on)
+
+
+def _parse_saves(values: list[str] | None) -> list[tuple[OutputFormat, Path]]:
+    """`--save FORMAT=PATH` values; a bad one is a usage error."""
+    saves = []
+    for value in values or []:
+        name, sep, path = value.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UsageError(f"--save {value!r}: expected FORMAT=PATH, e.g. html=report.html")
+        try:
+            fmt = OutputFormat(name.strip().lower())
+        except ValueError:
+            known = ", ".join(f.value for f in OutputFormat)
+            raise UsageError(f"--save {value!r}: unknown format {name.strip()!r} ({known})") \
+                from None
+        saves.append((fmt, Path(path)))
+    return saves
+
+
+def _check_targets(output: Path | None, saves: list[tuple[OutputFormat, Path]],
+                   inputs: list[Path]) -> None:
+    """Every file to write: not an input, not a directory, in a folder that exists, not named
+    twice. Checked before anything runs or is written."""
+    seen: dict[Path, str] = {}
+    targets = [("--output", output)] if output is not None else []
+    targets += [(f"--save {fmt.value}=", path) for fmt, path in saves]
+    for label, path in targets:
+        shown = f"{label}{path}" if label.endswith("=") else f"{label} {path}"
+        target = path.resolve()
+        if any(Path(p).exists() and Path(p).resolve() == target for p in inputs):
+            raise UsageError(f"{shown} would overwrite an input file")
+        if target.is_dir():
+            raise UsageError(f"{shown} is a directory")
+        if not target.parent.is_dir():
+            raise UsageError(f"{shown}: folder {target.parent} does not exist")
+        if target in seen:
+            raise UsageError(f"{shown}: the same file as {seen[target]}")
+        seen[target] = shown
+
+
+def _write_reports(result, fmt: OutputFormat, output: Path | None,
+                   saves: list[tuple[OutputFormat, Path]], inputs: list[Path],
+                   framework: Framework | None, fail_on: FailOn) -> None:
+    """Render the main report and every --save one, then write them (atomically each): a
+    renderer that fails leaves no file half-written."""
+    from overfit_doctor.report import render_to_string
+
+    fw = framework.value if framework else None
+    color = output is None and fmt is OutputFormat.TEXT and _stdout_is_color_terminal()
+    text = render_to_string(result, fmt, output=output, width=_width(), color=color,
+                            framework=fw, fail_on=fail_on.value)
+    extra = [(render_to_string(result, f, output=path, width=100, framework=fw,
+                               fail_on=fail_on.value), path) for f, path in saves]
+    _emit(text, output, inputs=inputs)
+    for saved, path in extra:
+        _emit(saved, path, inputs=inputs)
+
+
+def _load_report(path: Path):
+    """A Diagnosis from a saved JSON report; anything else is an input error (one line)."""
+    import json
+
+    from overfit_doctor.diagnosis import SCHEMA_VERSION, Diagnosis
+
+    hint = "expected a JSON report from `overfit-doctor diagnose --format json`"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; {hint}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); {hint}"
+        ) from None
+    tool = data.get("tool") if isinstance(data, dict) else None
+    if not isinstance(tool, dict) or tool.get("name") != "overfit-doctor" or "verdict" not in data:
+        raise InputError(f"{path}: not an overfit-doctor report; {hint}")
+    version = data.get("schema_version")
+    if str(version) != SCHEMA_VERSION:
+        raise InputError(f"{path}: schema_version {version!r} is not supported (this "
+                         f"overfit-doctor reads {SCHEMA_VERSION!r})")
+    try:
+        return Diagnosis.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"missing field {exc}" if isinstance(exc, KeyError) else f"{exc}"
+        raise InputError(f"{path}: not a valid overfit-doctor report ({what})") from None
 
 
 @contextmanager

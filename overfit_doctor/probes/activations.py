@@ -145,7 +145,8 @@ def measure(ctx: ProbeContext, model: nn.Module, X: torch.Tensor) -> list[dict[s
     training step sees, without updating anything but batch-norm running statistics)."""
     sites: dict[str, _Site] = {}
     calls: dict[str, int] = {}
-    outputs: dict[int, str] = {}
+    outputs: dict[int, str] = {}  # storage address of an activation's output -> site
+    kept: list[torch.Tensor] = []
     gen = torch.Generator().manual_seed(ctx.seed + 13)
     handles = []
     for name, mod in model.named_modules():
@@ -166,7 +167,8 @@ def measure(ctx: ProbeContext, model: nn.Module, X: torch.Tensor) -> list[dict[s
         def post(m, inp, out, _name=name):
             if isinstance(out, torch.Tensor):
                 k = calls.get(_name, 1) - 1
-                outputs[id(out)] = _name if k == 0 else f"{_name}#{k}"
+                kept.append(out)  # alive until the model returns: storages stay distinct
+                outputs[_storage(out)] = _name if k == 0 else f"{_name}#{k}"
 
         handles.append(mod.register_forward_pre_hook(pre))
         handles.append(mod.register_forward_hook(post))
@@ -176,14 +178,20 @@ def measure(ctx: ProbeContext, model: nn.Module, X: torch.Tensor) -> list[dict[s
             for i in range(0, len(X), BATCH):
                 calls.clear()
                 outputs.clear()
+                kept.clear()
                 out = ctx.forward(model, X[i : i + BATCH])
-                site = outputs.get(id(out))
+                site = outputs.get(_storage(out))  # the output, or a view of it
                 if site in sites:
                     sites[site].is_output = True
+                kept.clear()
     finally:
         for h in handles:
             h.remove()
     return [s.result() for s in sites.values()]
+
+
+def _storage(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
 
 
 def run(ctx: ProbeContext) -> dict[str, Any]:

@@ -54,6 +54,8 @@ NOISE_MARGIN = 1000.0  # rounding noise of a central difference ~ eps * |L| / h,
 CONSISTENT = 0.1  # |b(H) - b(H_CHECK)| below this share of |a - b(H)|: a real disagreement
 SCREEN_REL = 1e-5  # directions above this relative error are re-measured at H_CHECK
 LOCALIZE_DIRECTIONS = 2  # per module
+SCALE_FLOOR = 1e-3  # "scaled" directions: tensors with smaller gradients are not boosted further
+KINDS = ("scaled", "uniform")  # direction kinds, in turn
 MAX_MODULES_REPORTED = 8
 
 _KINK_MODULES = (
@@ -93,8 +95,8 @@ def _check(ctx: ProbeContext) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(ctx.seed + SEED_OFFSET)
     dirs = []
     for i in range(ctx.budget.grad_directions):
-        kind = "uniform" if i % 2 == 0 else "balanced"
-        v = random_direction(setup.grads, gen, balanced=kind == "balanced")
+        kind = KINDS[i % len(KINDS)]
+        v = random_direction(setup.grads, gen, kind)
         d = setup.compare(v)
         d["kind"] = kind
         dirs.append(d)
@@ -131,15 +133,27 @@ class _NotJudged(Exception):
 
 
 def random_direction(
-    grads: list[torch.Tensor], gen: torch.Generator, *, balanced: bool = False
+    grads: list[torch.Tensor], gen: torch.Generator, kind: str = "uniform"
 ) -> list[torch.Tensor]:
-    """A random unit vector over all tensors (shapes of `grads`). `balanced`: every tensor gets
-    the same share of the length instead of a share proportional to its size."""
+    """A random unit vector over tensors shaped like `grads`.
+
+    - `uniform`: i.i.d. Gaussian; every scalar weighs the same, so big tensors dominate;
+    - `balanced`: every tensor gets the same share of the length;
+    - `scaled`: tensor B gets z_B / max(||g_B||, SCALE_FLOOR * max ||g||), so each tensor adds a
+      term of the same size to g.v and a wrong gradient in any one tensor (a small one near the
+      input as much as a big one) moves g.v by its own relative error.
+    """
     z = [torch.randn(g.shape, generator=gen, dtype=torch.float64).to(g.device) for g in grads]
-    if balanced:
+    if kind == "balanced":
         z = [t / max(float(t.norm()), 1e-300) for t in z]
+    elif kind == "scaled":
+        norms = [float(g.double().norm()) for g in grads]
+        floor = max(SCALE_FLOOR * max(norms, default=0.0), 1e-300)
+        z = [t / max(n, floor) for t, n in zip(z, norms, strict=True)]
+    elif kind != "uniform":
+        raise ValueError(f"unknown direction kind {kind!r}")
     total = math.sqrt(sum(float(t.pow(2).sum()) for t in z))
-    return [t / total for t in z]
+    return [t / max(total, 1e-300) for t in z]
 
 
 def relative_error(a: float, b: float, floor: float = 0.0) -> float:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from typing import Any
 
 import torch
 
 from overfit_doctor.probes.context import ProbeContext
-from overfit_doctor.probes.output_check import label_problem, loss_kind
+from overfit_doctor.probes.output_check import loss_kind, loss_problem
 
 MODELS = {"quick": 3, "standard": 5, "thorough": 10}  # fresh models averaged
 SAMPLES = {"quick": 128, "standard": 256, "thorough": 512}  # training samples per model
@@ -57,7 +58,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         "models": n_models,
         "error": None,
     }
-    problem = label_problem(ctx)
+    problem = loss_problem(ctx)
     if problem is not None:
         result["error"] = f"the loss cannot run: {problem}"
         return result
@@ -70,40 +71,23 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
     mean_y = y_all.mean(0) if y_all.dim() > 1 else y_all.mean()
     median_y = y_all.median(0).values if y_all.dim() > 1 else y_all.median()
 
-    losses, refs, consts, scales = [], [], [], []
-    outs, targets = [], []
+    losses, refs, consts, scales, outs = [], [], [], [], []
     try:
-        for i in range(n_models):
-            model = ctx.new_model(i)
-            model.train()
-            tot = {"loss": 0.0, "ref": 0.0, "const": 0.0, "n": 0}
-            batches = itertools.islice(
-                ctx.batches(train.X, train.y, bs, seed=ctx.seed + 100 + i, epochs=1), n_batches
-            )
-            model_outs = []
-            with torch.no_grad():
-                for xb, yb in batches:
-                    out = ctx.forward(model, xb)
-                    nb = len(yb)
-                    tot["loss"] += float(ctx.loss_fn(out, yb)) * nb
-                    tot["ref"] += float(ctx.loss_fn(reference_output(kind, out), yb)) * nb
-                    if kind == "regression":
-                        c = min(
-                            float(ctx.loss_fn(_constant(out, v), yb)) for v in (mean_y, median_y)
-                        )
-                        tot["const"] += c * nb
-                    tot["n"] += nb
-                    model_outs.append(out.detach().float().cpu())
-                    if i == 0:
-                        targets.append(yb.detach().cpu())
-            n = max(tot["n"], 1)
-            losses.append(tot["loss"] / n)
-            refs.append(tot["ref"] / n)
-            consts.append(tot["const"] / n)
-            o = torch.cat(model_outs)
-            scales.append(output_scale(kind, o))
-            outs.append(o)
-    except Exception as exc:  # noqa: BLE001 - OD402 reports a loss that cannot run
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # OD402 reports what the loss warns about
+            for i in range(n_models):
+                batches = itertools.islice(
+                    ctx.batches(train.X, train.y, bs, seed=ctx.seed + 100 + i), n_batches
+                )
+                model = ctx.new_model(i)
+                result["model"] = type(model).__name__
+                r = _one_model(ctx, kind, model, batches, (mean_y, median_y))
+                losses.append(r["loss"])
+                refs.append(r["ref"])
+                consts.append(r["const"])
+                scales.append(output_scale(kind, r["out"]))
+                outs.append(r["out"])
+    except Exception as exc:  # OD402 reports a loss that cannot run
         msg = str(exc).strip().splitlines()
         result["error"] = f"{type(exc).__name__}: {msg[0] if msg else ''}"[:300]
         return result
@@ -129,7 +113,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         else:
             result["expected_formula"] = "ln 2"
     elif kind == "regression":
-        y = torch.cat(targets).double()
+        y = train.y.double()
         result.update(
             zero_output_loss=_mean(refs),
             best_constant_loss=_mean(consts),
@@ -145,6 +129,24 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
             expected_formula="loss of predicting 0 (and of the best constant)",
         )
     return result
+
+
+@torch.no_grad()
+def _one_model(ctx: ProbeContext, kind: str, model, batches, constants) -> dict[str, Any]:
+    """Mean loss, reference loss and best-constant loss of one fresh model (train mode)."""
+    model.train()
+    tot = {"loss": 0.0, "ref": 0.0, "const": 0.0}
+    n, outs = 0, []
+    for xb, yb in batches:
+        out = ctx.forward(model, xb)
+        nb = len(yb)
+        tot["loss"] += float(ctx.loss_fn(out, yb)) * nb
+        tot["ref"] += float(ctx.loss_fn(reference_output(kind, out), yb)) * nb
+        if kind == "regression":
+            tot["const"] += min(float(ctx.loss_fn(_constant(out, v), yb)) for v in constants) * nb
+        n += nb
+        outs.append(out.detach().float().cpu())
+    return {**{k: v / max(n, 1) for k, v in tot.items()}, "out": torch.cat(outs)}
 
 
 def _constant(out: torch.Tensor, value: torch.Tensor) -> torch.Tensor:

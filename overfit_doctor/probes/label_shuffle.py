@@ -4,14 +4,16 @@ a fixed random permutation of them. Both runs are scored every epoch on their ow
 labels and on held-out data with its true labels.
 
 What the comparison tells (judged in `checks/memorization.py`):
-- real labels do no better on held-out data than shuffled ones: the labels cannot be learned
-  from the inputs (a pipeline that misaligns inputs and labels);
+- real labels do no better on held-out data than chance: the labels cannot be learned from the
+  inputs (a pipeline that misaligns inputs and labels), or nothing transfers to held-out data;
 - shuffled labels are fitted about as fast as real ones: the model memorizes whatever it is
   given;
 - shuffled-label training still predicts held-out labels above chance: the held-out labels are
   predictable without the training labels (leakage).
 
-Regression targets are shuffled the same way and scored by R^2 against the training mean."""
+Classification is scored by balanced accuracy (mean per-class recall; chance = 1/K for any
+predictor that ignores the input, whatever the class balance) and plain accuracy; regression
+targets are shuffled the same way and scored by R^2 against the training mean (chance 0)."""
 
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ from typing import Any
 import torch
 
 from overfit_doctor.probes.context import ProbeContext
-from overfit_doctor.probes.small_batch import batch_fit, r2
 
 SEED_OFFSET = 202
 HELD_OUT_MAX = 1000  # held-out samples scored each epoch (binomial SE <= 1.6 points)
 HOLDOUT_SHARE = 0.25  # of the training data, when there is no validation split
+EVAL_BATCH = 512
 
 
 def run(ctx: ProbeContext) -> dict[str, Any]:
@@ -45,22 +47,22 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         Xh, yh = Xh[keep], yh[keep]
     n = min(b.shuffle_samples, len(pool))
     X, y = train.X[pool[:n]], train.y[pool[:n]]
-    task = ctx.task
-    scorer = Scorer(ctx, task, y)
+    scorer = Scorer(ctx, y)
 
     runs = []
     for s in range(b.seeds):
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(ctx.seed + 7919 * s + 1))
         y_shuffled = y[perm]
-        pair = {"seed": ctx.seed + s}
+        pair: dict[str, Any] = {"seed": ctx.seed + s}
         for name, labels in (("true", y), ("shuffled", y_shuffled)):
             ctx.say(f"label shuffle: {name} labels" + (f" (seed {s + 1})" if b.seeds > 1 else ""))
             pair[name] = train_run(ctx, scorer, X, labels, Xh, yh, seed_offset=SEED_OFFSET + s)
-        pair["labels_unchanged_by_shuffle"] = float((y_shuffled == y).float().mean())
+        pair["labels_unchanged_by_shuffle"] = _unchanged(y, y_shuffled)
         runs.append(pair)
 
     return {
-        "task": task,
+        "model_class": runs[0]["true"]["model_class"] if runs else None,
+        "task": ctx.task,
         "metric": scorer.metric,
         "judged": scorer.metric is not None,
         "reason": scorer.reason,
@@ -72,80 +74,122 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         "epochs": b.shuffle_epochs,
         "batch_size": ctx.batch_size,
         "seeds": b.seeds,
-        "num_classes": ctx.num_classes,
+        "num_classes": scorer.k,
+        "train_class_counts": scorer.class_counts(y),
+        "held_out_class_counts": scorer.class_counts(yh),
         "chance_train": scorer.chance(y),
         "chance_held_out": scorer.chance(yh),
+        "majority_rate_held_out": ctx.chance_accuracy(yh) if scorer.k else None,
         "runs": runs,
     }
 
 
 class Scorer:
-    """Accuracy (classification, binary) or R^2 against the training-label mean (regression)."""
+    """Balanced accuracy and accuracy (classification, binary) or R^2 against the training-label
+    mean (regression), accumulated over batches."""
 
-    def __init__(self, ctx: ProbeContext, task: str, y_train: torch.Tensor) -> None:
-        self.ctx, self.task = ctx, task
-        self.center = y_train.double().mean(0) if task == "regression" else None
+    def __init__(self, ctx: ProbeContext, y_train: torch.Tensor) -> None:
+        self.ctx, self.task = ctx, ctx.task
         out = ctx.output_shape
-        self.reason = None
-        if task == "regression":
+        self.k: int | None = None
+        self.reason: str | None = None
+        self.center = None
+        if self.task == "regression":
             self.metric = "r2" if math.prod(out[1:]) == math.prod(y_train.shape[1:]) else None
+            self.center = y_train.double().mean(0)
             if self.metric is None:
-                self.reason = f"model outputs {list(out[1:])} do not match targets"
-        elif task == "classification" and (len(out) < 2 or out[2:] != tuple(y_train.shape[1:])):
-            self.metric, self.reason = None, f"model outputs {list(out[1:])} are not class scores"
+                self.reason = f"model outputs {list(out[1:])} do not match the targets"
+        elif self.task == "binary":
+            self.metric, self.k = "balanced_accuracy", 2
+        elif len(out) >= 2 and tuple(out[2:]) == tuple(y_train.shape[1:]):
+            self.metric, self.k = "balanced_accuracy", max(int(out[1]), ctx.num_classes or 0)
         else:
-            self.metric = "accuracy"
+            self.metric = None
+            self.reason = f"model outputs {list(out[1:])} are not class scores for these targets"
+
+    def _labels(self, out: torch.Tensor | None, y: torch.Tensor):
+        """(predicted, true) class indices, flattened, restricted to valid targets."""
+        t = y.reshape(-1).long() if self.task != "binary" else y.reshape(-1).round().long()
+        if out is None:
+            p = None
+        elif self.task == "binary":
+            p = (out.reshape(-1) > 0).long()
+        else:
+            p = out.argmax(1).reshape(-1)
+        valid = (t >= 0) & (t < self.k)
+        return (None if p is None else p[valid]), t[valid]
+
+    def class_counts(self, y: torch.Tensor) -> list[int] | None:
+        if self.k is None:
+            return None
+        _, t = self._labels(None, y)
+        return torch.bincount(t, minlength=self.k).tolist()
 
     def chance(self, y: torch.Tensor) -> float | None:
-        """Score of the best label-independent constant: the majority-class rate, or 0 for R^2."""
+        """Expected score of any predictor that ignores the input: 1/K for balanced accuracy
+        (K = classes present), 0 for R^2."""
         if self.metric == "r2":
             return 0.0
-        return self.ctx.chance_accuracy(y) if self.metric else None
+        if self.k is None:
+            return None
+        present = sum(1 for c in self.class_counts(y) if c > 0)
+        return 1.0 / present if present else None
 
-    def score(self, out: torch.Tensor, y: torch.Tensor) -> float | None:
-        if self.metric == "r2":
-            return r2(out, y, self.center)
-        return batch_fit(self.task, out, y) if self.metric else None
-
-    def parts(self, out: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """Additive pieces of the score over batches: (correct, count) for accuracy,
+    def parts(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Additive pieces of the score: per-class correct counts then per-class counts, or
         (squared error, squared deviation from the training mean) for R^2."""
         if self.metric == "r2":
-            o, t = out.reshape(y.shape).double(), y.double()
-            return float(((t - o) ** 2).sum()), float(((t - self.center) ** 2).sum())
-        s = self.score(out, y)
-        return (s * len(y), len(y)) if s is not None else (math.nan, len(y))
+            o, t = out.reshape(y.shape).double().cpu(), y.double().cpu()
+            return torch.tensor([float(((t - o) ** 2).sum()),
+                                 float(((t - self.center) ** 2).sum())])
+        p, t = self._labels(out.detach().cpu(), y.cpu())
+        correct = torch.bincount(t[p == t], minlength=self.k)
+        return torch.cat([correct, torch.bincount(t, minlength=self.k)]).double()
 
-    def combine(self, num: float, den: float) -> float | None:
-        if self.metric is None or den <= 0:
-            return None
-        return 1.0 - num / den if self.metric == "r2" else num / den
+    def combine(self, parts: torch.Tensor | None) -> tuple[float | None, float | None]:
+        """(score, plain accuracy) from summed parts."""
+        if parts is None or self.metric is None:
+            return None, None
+        if self.metric == "r2":
+            sse, sst = float(parts[0]), float(parts[1])
+            return (1.0 - sse / sst if sst > 0 else None), None
+        correct, counts = parts[: self.k], parts[self.k :]
+        present = counts > 0
+        if not bool(present.any()):
+            return None, None
+        balanced = float((correct[present] / counts[present]).mean())
+        return balanced, float(correct.sum() / counts.sum())
 
     @torch.no_grad()
-    def evaluate(self, model, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float | None]:
-        """Mean loss and score on (X, y) in eval mode."""
+    def evaluate(self, model, X: torch.Tensor, y: torch.Tensor) -> dict[str, float | None]:
+        """Mean loss, score and accuracy on (X, y) in eval mode."""
         model.eval()
-        outs, total = [], 0.0
-        for i in range(0, len(y), 512):
-            xb, yb = X[i : i + 512].to(self.ctx.device), y[i : i + 512].to(self.ctx.device)
+        total, parts = 0.0, None
+        for i in range(0, len(y), EVAL_BATCH):
+            xb = X[i : i + EVAL_BATCH].to(self.ctx.device)
+            yb = y[i : i + EVAL_BATCH].to(self.ctx.device)
             out = self.ctx.forward(model, xb)
             total += float(self.ctx.loss_fn(out, yb)) * len(yb)
-            outs.append(out.cpu())
+            if self.metric is not None:
+                piece = self.parts(out, yb)
+                parts = piece if parts is None else parts + piece
         model.train()
-        return total / max(len(y), 1), self.score(torch.cat(outs), y)
+        score, acc = self.combine(parts)
+        return {"loss": _num(total / max(len(y), 1)), "score": _num(score), "accuracy": _num(acc)}
 
 
 def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int) -> dict[str, Any]:
-    """One short training on (X, y); per-epoch curves on the training labels and held-out."""
+    """One short training on (X, y); per-epoch curves on its training labels and held-out."""
     model = ctx.new_model(seed_offset)
     optimizer = ctx.new_optimizer(model)
-    h_loss0, h_score0 = scorer.evaluate(model, Xh, yh)
-    curves: dict[str, list] = {k: [] for k in ("train_loss", "train_score", "held_out_loss",
-                                               "held_out_score")}
+    held0, train0 = scorer.evaluate(model, Xh, yh), scorer.evaluate(model, X, y)
+    names = ("train_loss", "train_score", "train_accuracy", "held_out_loss", "held_out_score",
+             "held_out_accuracy")
+    curves: dict[str, list] = {k: [] for k in names}
     diverged = False
     for epoch in range(ctx.budget.shuffle_epochs):
         model.train()
-        loss_sum, seen, num, den = 0.0, 0, 0.0, 0.0
+        loss_sum, seen, parts = 0.0, 0, None
         for xb, yb in ctx.batches(X, y, ctx.batch_size, ctx.seed + seed_offset + epoch):
             optimizer.zero_grad(set_to_none=True)
             out = ctx.forward(model, xb)
@@ -157,28 +201,39 @@ def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int) -> dict[str, 
             loss.backward()
             optimizer.step()
             if scorer.metric is not None:
-                a, c = scorer.parts(out.detach(), yb)
-                num, den = num + a, den + c
+                piece = scorer.parts(out.detach(), yb)
+                parts = piece if parts is None else parts + piece
             loss_sum += value * len(yb)
             seen += len(yb)
         if diverged:
             break
-        h_loss, h_score = scorer.evaluate(model, Xh, yh)
-        curves["train_loss"].append(loss_sum / seen)
-        curves["train_score"].append(_num(scorer.combine(num, den)))
-        curves["held_out_loss"].append(_num(h_loss))
-        curves["held_out_score"].append(_num(h_score))
-    fit_loss, fit_score = scorer.evaluate(model, X, y) if not diverged else (math.nan, None)
+        score, acc = scorer.combine(parts)
+        held = scorer.evaluate(model, Xh, yh)
+        curves["train_loss"].append(_num(loss_sum / max(seen, 1)))
+        curves["train_score"].append(_num(score))
+        curves["train_accuracy"].append(_num(acc))
+        curves["held_out_loss"].append(held["loss"])
+        curves["held_out_score"].append(held["score"])
+        curves["held_out_accuracy"].append(held["accuracy"])
+    fit = scorer.evaluate(model, X, y) if not diverged else {"loss": None, "score": None}
     return {
+        "model_class": type(model).__name__,
         "diverged": diverged,
         "epochs_run": len(curves["train_loss"]),
-        "held_out_loss_at_init": _num(h_loss0),
-        "held_out_score_at_init": _num(h_score0),
-        **curves,
-        "final_train_loss": _num(fit_loss),
-        "final_train_score": _num(fit_score),  # eval mode, on the labels it was trained on
+        "train_loss_at_init": train0["loss"],
+        "train_score_at_init": train0["score"],
+        "held_out_loss_at_init": held0["loss"],
+        "held_out_score_at_init": held0["score"],
+        **curves,  # train_*: running means over each epoch's steps, in train mode
+        "final_train_loss": fit["loss"],
+        "final_train_score": fit["score"],  # eval mode, on the labels it was trained on
         "final_held_out_score": curves["held_out_score"][-1] if curves["held_out_score"] else None,
     }
+
+
+def _unchanged(y: torch.Tensor, y_shuffled: torch.Tensor) -> float:
+    same = (y == y_shuffled).reshape(len(y), -1).all(1) if y.dim() > 1 else y == y_shuffled
+    return float(same.float().mean())
 
 
 def _num(v: float | None) -> float | None:

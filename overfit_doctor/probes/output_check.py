@@ -7,6 +7,7 @@ Also home of the small helpers the other model-state probes share (`loss_kind`,
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from typing import Any
@@ -107,6 +108,22 @@ def label_problem(ctx: ProbeContext, num_outputs: int | None = None) -> str | No
         return f"labels go up to {hi} but the model has {k} output(s)"
     if lo < 0:
         return f"negative label {lo} (and not the loss's ignore_index {ignore})"
+    return None
+
+
+def loss_problem(ctx: ProbeContext) -> str | None:
+    """Why the loss cannot (or should not) be called on the model's outputs as they are:
+    labels that cannot index the outputs, or outputs and targets whose shapes only broadcast."""
+    problem = label_problem(ctx)
+    if problem is not None:
+        return problem
+    out, y = tuple(ctx.output_shape[1:]), tuple(ctx.train.y.shape[1:])
+    if (
+        loss_kind(ctx) in ("regression", "bce", "bce_logits")
+        and out != y
+        and math.prod(out) != math.prod(y)
+    ):
+        return f"outputs {list(out)} and targets {list(y)} per sample differ in shape"
     return None
 
 
@@ -232,10 +249,7 @@ def target_stats(y: torch.Tensor, labels: dict[str, Any]) -> dict[str, Any]:
     yf = y.double()
     whole = bool(torch.isfinite(yf).all() and (yf == yf.round()).all())
     one_hot = bool(
-        y.dim() == 2
-        and y.shape[1] >= 2
-        and ((y == 0) | (y == 1)).all()
-        and (y.sum(1) == 1).all()
+        y.dim() == 2 and y.shape[1] >= 2 and ((y == 0) | (y == 1)).all() and (y.sum(1) == 1).all()
     )
     return {
         "min": float(yf.min()) if y.numel() else None,
@@ -247,6 +261,11 @@ def target_stats(y: torch.Tensor, labels: dict[str, Any]) -> dict[str, Any]:
         "distinct_values": int(torch.unique(y).numel()) if y.numel() <= 1_000_000 else None,
         "floating_point": bool(torch.is_floating_point(y)),
         "max_label": labels["max_label"],
+        "share": {  # targets an output activation with this range cannot reach
+            "outside_0_1": float(((yf < 0) | (yf > 1)).double().mean()) if y.numel() else 0.0,
+            "outside_pm1": float(((yf < -1) | (yf > 1)).double().mean()) if y.numel() else 0.0,
+            "negative": float((yf < 0).double().mean()) if y.numel() else 0.0,
+        },
     }
 
 
@@ -258,9 +277,7 @@ def _loss_call(
     res: dict[str, Any] = {"loss_value": None, "loss_error": None, "loss_warnings": []}
     t_shape, o_shape = tuple(y.shape), tuple(out.shape)
     elementwise = kind in ("regression", "bce", "bce_logits")
-    res["shape_mismatch"] = bool(
-        elementwise and t_shape != o_shape and y.numel() != out.numel()
-    )
+    res["shape_mismatch"] = bool(elementwise and t_shape != o_shape and y.numel() != out.numel())
     if skip is not None:
         res["loss_error"] = f"not called: {skip}"
         return res
@@ -271,7 +288,7 @@ def _loss_call(
             res["loss_value"] = float(value.detach()) if value.numel() == 1 else None
             if value.numel() != 1:
                 res["loss_error"] = f"the loss returned a tensor of shape {tuple(value.shape)}"
-        except Exception as exc:  # noqa: BLE001 - a loss that cannot run is the finding
+        except Exception as exc:  # a loss that cannot run is the finding
             msg = str(exc).strip().splitlines()
             res["loss_error"] = f"{type(exc).__name__}: {msg[0] if msg else ''}"[:300]
     res["loss_warnings"] = sorted({str(w.message)[:200] for w in caught})

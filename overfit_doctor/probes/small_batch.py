@@ -86,6 +86,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
     finite = [v for v in losses if math.isfinite(v)]
     last_quarter = losses[-max(2, len(losses) // 4) :]
     return {
+        "model_class": type(model).__name__,
         "samples": n,
         "max_steps": steps,
         "steps_run": len(losses) - 1,
@@ -109,6 +110,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         # relative loss decrease over the last quarter of the steps: ~0 = plateau
         "last_quarter_drop": _rel_drop(last_quarter[0], last_quarter[-1]),
         "target_variance": _target_variance(task, y),
+        "target_range": _range(y.float()) if task == "regression" else None,
         "constant_inputs": bool(len(X) > 1 and torch.all(X == X[:1]).item()),
         "distinct_targets": int(torch.unique(y).numel()),
         "output_activation": output_activation(model),

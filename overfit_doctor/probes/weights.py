@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 
 from overfit_doctor.probes.context import ProbeContext
-from overfit_doctor.probes.output_check import label_problem
+from overfit_doctor.probes.output_check import loss_problem
 
 # training steps of the shared short training, per budget
 STEPS = {"quick": 50, "standard": 150, "thorough": 500}
@@ -52,7 +53,7 @@ def short_training(ctx: ProbeContext) -> ShortTraining:
     if key in ctx.cache:
         return ctx.cache[key]
     steps = STEPS.get(ctx.budget.name, 50)
-    problem = label_problem(ctx)
+    problem = loss_problem(ctx)
     if problem is not None:
         st = ShortTraining(None, 0, error=f"not trained: {problem}")
     else:
@@ -64,9 +65,11 @@ def short_training(ctx: ProbeContext) -> ShortTraining:
             ctx.batches(train.X, train.y, bs, seed=ctx.seed + 11, epochs=epochs), steps
         )
         try:
-            losses = ctx.train_steps(model, opt, batches)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the loss's warnings are OD402's business
+                losses = ctx.train_steps(model, opt, batches)
             st = ShortTraining(model, len(losses), losses)
-        except Exception as exc:  # noqa: BLE001 - recorded; the init measurements still count
+        except Exception as exc:  # recorded; the init measurements still count
             st = ShortTraining(None, 0, error=f"training failed: {type(exc).__name__}: {exc}")
     ctx.cache[key] = st
     return st
