@@ -27,9 +27,10 @@ Methods:
   the Jacobians; the benchmark skips that re-run, so the time is the verdict's;
 - `torch full`: `torch.autograd.gradcheck` (slow mode: one central difference per scalar
   parameter, eps 1e-6, atol 1e-5, rtol 1e-3). Where the full parameter set would take more than
-  `--max-seconds`, it runs on the first tensors only (in input order, which includes the first
-  layer and so the early bug) and the time for all parameters is extrapolated linearly from the
-  time per scalar; `detected` then refers to the subset.
+  `--max-seconds`, it runs on the first scalars of the flattened parameter vector only (in input
+  order: the first layer's weights, so the early bug is inside the subset) and the time for all
+  parameters is extrapolated linearly from the time per scalar; `detected` then refers to the
+  subset.
 
 Dropout draws the same mask at every evaluation (a forked RNG with a fixed seed) in all methods.
 Results go to stdout and, with --write-docs, between the bench_gradcheck markers of
@@ -58,6 +59,7 @@ from overfit_doctor.checks.gradients import GradientCheck  # noqa: E402
 from overfit_doctor.probes import gradcheck  # noqa: E402
 from overfit_doctor.probes.context import ProbeContext  # noqa: E402
 
+MIN_SUBSET = 16  # scalars checked by the slow mode at least
 START, END = "<!-- bench_gradcheck:start -->", "<!-- bench_gradcheck:end -->"
 
 
@@ -90,16 +92,25 @@ def _act(bug: str, where: str) -> nn.Module:
 
 def mlp(bug: str) -> nn.Module:
     return nn.Sequential(
-        nn.Linear(64, 64), _act(bug, "early"), nn.Linear(64, 64), _act(bug, "late"),
+        nn.Linear(64, 64),
+        _act(bug, "early"),
+        nn.Linear(64, 64),
+        _act(bug, "late"),
         nn.Linear(64, 10),
     )
 
 
 def cnn(bug: str) -> nn.Module:
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), _act(bug, "early"),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(32 * 4 * 4, 64), _act(bug, "late"), nn.Linear(64, 10),
+        nn.Conv2d(1, 16, 3, padding=1),
+        _act(bug, "early"),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 64),
+        _act(bug, "late"),
+        nn.Linear(64, 10),
     )
 
 
@@ -207,7 +218,8 @@ def _functional(name: str, bug: str):
     def f(*ps):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            state = {**dict(zip(names, ps, strict=True)), **{k: v.clone() for k, v in buffers.items()}}
+            state = dict(zip(names, ps, strict=True))
+            state.update({k: v.clone() for k, v in buffers.items()})
             return loss_fn(functional_call(model, state, (X,)), y)
 
     return f, params
@@ -228,38 +240,50 @@ def torch_gradcheck(name: str, bug: str, fast: bool, max_seconds: float) -> dict
             ok = torch.autograd.gradcheck(f, tuple(params), **kw)
         finally:
             module._run_slow_mode_and_get_error = saved
-        return {"seconds": time.perf_counter() - t, "detected": not ok, "checked": total,
-                "total": total, "extrapolated": False}
-    # slow mode: time a forward pass to size the subset, then check the first tensors
+        return {
+            "seconds": time.perf_counter() - t,
+            "detected": not ok,
+            "checked": total,
+            "total": total,
+            "extrapolated": False,
+        }
+    # slow mode: time a forward pass to size the subset, then check the first scalars
     t = time.perf_counter()
     with torch.no_grad():
         f(*params)
     per_forward = time.perf_counter() - t
-    budget_elems = max(1, int(max_seconds / (2 * per_forward)))
-    chosen, n = [], 0
-    for i, p in enumerate(params):
-        if n + p.numel() > budget_elems and chosen:
-            break
-        chosen.append(i)
-        n += p.numel()
+    n = max(MIN_SUBSET, int(max_seconds / (2 * per_forward)))
     if n >= total:
         t = time.perf_counter()
         ok = torch.autograd.gradcheck(f, tuple(params), **kw)
-        return {"seconds": time.perf_counter() - t, "detected": not ok, "checked": total,
-                "total": total, "extrapolated": False}
-    fixed = [p.detach() for p in params]
+        return {
+            "seconds": time.perf_counter() - t,
+            "detected": not ok,
+            "checked": total,
+            "total": total,
+            "extrapolated": False,
+        }
+    # the first n scalars of the flattened parameter vector (input order: the first layer's)
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    shapes = [p.shape for p in params]
+    sizes = [p.numel() for p in params]
 
-    def g(*sub):
-        ps = list(fixed)
-        for i, s in zip(chosen, sub, strict=True):
-            ps[i] = s
-        return f(*ps)
+    def g(head):
+        full = torch.cat([head, flat[n:]])
+        return f(*[c.reshape(s) for c, s in zip(full.split(sizes), shapes, strict=True)])
 
+    head = flat[:n].clone().requires_grad_(True)
     t = time.perf_counter()
-    ok = torch.autograd.gradcheck(g, tuple(params[i] for i in chosen), **kw)
+    ok = torch.autograd.gradcheck(g, (head,), **kw)
     seconds = time.perf_counter() - t
-    return {"seconds": seconds * total / n, "detected": not ok, "checked": n, "total": total,
-            "extrapolated": True, "measured_seconds": seconds}
+    return {
+        "seconds": seconds * total / n,
+        "detected": not ok,
+        "checked": n,
+        "total": total,
+        "extrapolated": True,
+        "measured_seconds": seconds,
+    }
 
 
 # --- report --------------------------------------------------------------------------------------

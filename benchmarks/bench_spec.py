@@ -33,8 +33,8 @@ DOC = ROOT / "docs" / "benchmarks.md"
 MARK_START, MARK_END = "<!-- bench_spec:start -->", "<!-- bench_spec:end -->"
 
 
-def epoch_seconds(path: Path, repeat: int = 3) -> tuple[float, int, int]:
-    """(median seconds of one training epoch, training rows, trainable parameters)."""
+def epoch_seconds(path: Path, repeat: int = 3) -> tuple[float, float, int, int]:
+    """(median wall and CPU seconds of one training epoch, training rows, parameters)."""
     from overfit_doctor.probes.context import ProbeContext, to_split
     from overfit_doctor.spec import load_spec
 
@@ -44,34 +44,37 @@ def epoch_seconds(path: Path, repeat: int = 3) -> tuple[float, int, int]:
     model = ctx.new_model()
     opt = ctx.new_optimizer(model)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    times = []
+    times, cpu = [], []
     for i in range(repeat + 1):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         ctx.train_steps(model, opt, ctx.batches(full.X, full.y, ctx.batch_size, seed=i))
         if i:  # the first epoch is a warm-up
             times.append(time.perf_counter() - start)
-    return statistics.median(times), len(full), params
+            cpu.append(time.process_time() - start_cpu)
+    return statistics.median(times), statistics.median(cpu), len(full), params
 
 
-def suite_seconds(path: Path, budget: str, repeat: int) -> tuple[float, list[tuple[str, float]]]:
-    """(median wall seconds of diagnose, the costliest checks of the last run)."""
+def suite_seconds(path: Path, budget: str, repeat: int) -> tuple[float, float, list]:
+    """(median wall and CPU seconds of diagnose, the costliest checks of the last run)."""
     from overfit_doctor.api import diagnose
 
-    times, d = [], None
+    times, cpu, d = [], [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         d = diagnose(spec=str(path), budget=budget, device="cpu")
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     assert d is not None
-    costly = sorted(((r.id, r.duration_s) for r in d.checks if r.status != "skipped"),
-                    key=lambda t: -t[1])[:3]
-    return statistics.median(times), costly
+    costly = sorted(
+        ((r.id, r.duration_s) for r in d.checks if r.status != "skipped"), key=lambda t: -t[1]
+    )[:3]
+    return statistics.median(times), statistics.median(cpu), costly
 
 
 def warm_up() -> None:
     import torch
 
-    import overfit_doctor.api  # noqa: F401
+    import overfit_doctor.api
     import overfit_doctor.probes.context  # noqa: F401
 
     torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3).step()
@@ -83,8 +86,15 @@ def run(budgets: list[str], repeat: int) -> list[dict]:
     for name in CASES:
         path = SPECS / f"{name}.py"
         print(f"{name}: epoch ...", file=sys.stderr, flush=True)
-        epoch, n, params = epoch_seconds(path)
-        row = {"case": name, "epoch": epoch, "rows": n, "params": params, "suite": {}}
+        epoch, epoch_cpu, n, params = epoch_seconds(path)
+        row = {
+            "case": name,
+            "epoch": epoch,
+            "epoch_cpu": epoch_cpu,
+            "rows": n,
+            "params": params,
+            "suite": {},
+        }
         for b in budgets:
             print(f"{name}: diagnose --budget {b} ...", file=sys.stderr, flush=True)
             row["suite"][b] = suite_seconds(path, b, repeat)
@@ -93,20 +103,26 @@ def run(budgets: list[str], repeat: int) -> list[dict]:
 
 
 def table(rows: list[dict], budgets: list[str]) -> str:
-    head = "| spec | train rows | parameters | 1 epoch (s) |"
+    head = "| spec | train rows | parameters | 1 epoch: wall / CPU (s) |"
     rule = "|------|-----------:|-----------:|------------:|"
     for b in budgets:
-        head += f" {b} (s) | {b} (epochs) |"
+        head += f" {b}: wall / CPU (s) | {b}: epochs (wall / CPU) |"
         rule += "------:|------:|"
-    head += " costliest checks (first budget, s) |"
+    head += " costliest checks (first budget, wall s) |"
     rule += "------|"
     lines = [head, rule]
     for r in rows:
-        line = f"| {r['case']} | {r['rows']} | {r['params']:,} | {r['epoch']:.3f} |"
+        line = (
+            f"| {r['case']} | {r['rows']} | {r['params']:,} | {r['epoch']:.3f} / "
+            f"{r['epoch_cpu']:.3f} |"
+        )
         for b in budgets:
-            s = r["suite"][b][0]
-            line += f" {s:.1f} | {s / r['epoch']:.0f} |"
-        costly = ", ".join(f"{cid} {sec:.1f}" for cid, sec in r["suite"][budgets[0]][1])
+            wall, cpu, _ = r["suite"][b]
+            line += (
+                f" {wall:.1f} / {cpu:.1f} | {wall / r['epoch']:.0f} / "
+                f"{cpu / max(r['epoch_cpu'], 1e-9):.0f} |"
+            )
+        costly = ", ".join(f"{cid} {sec:.1f}" for cid, sec in r["suite"][budgets[0]][2])
         lines.append(line + f" {costly} |")
     return "\n".join(lines)
 
@@ -115,23 +131,31 @@ def machine() -> str:
     import torch
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{platform.machine()}, {cores} CPU cores (shared), Python "
-            f"{platform.python_version()}, torch {torch.__version__}, CPU only")
+    return (
+        f"{platform.machine()}, {cores} CPU cores (shared), Python "
+        f"{platform.python_version()}, torch {torch.__version__}, CPU only"
+    )
 
 
 def write_docs(text_table: str, command: str) -> None:
     today = datetime.date.today().isoformat()
-    block = (f"{MARK_START}\nMeasured with `{command}` on {machine()}, {today}. One epoch = one "
-             "pass over the training set with the spec's optimizer, loss and batch size; the "
-             "suite = `diagnose(spec=..., budget=...)` with every check.\n\n"
-             f"{text_table}\n{MARK_END}")
+    block = (
+        f"{MARK_START}\nMeasured with `{command}` on {machine()}, {today}. One epoch = one "
+        "pass over the training set with the spec's optimizer, loss and batch size; the "
+        "suite = `diagnose(spec=..., budget=...)` with every check.\n\n"
+        f"{text_table}\n{MARK_END}"
+    )
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     if MARK_START in text:
         head, rest = text.split(MARK_START, 1)
         text = head + block + rest.split(MARK_END, 1)[1]
     else:
-        text = text.rstrip("\n") + "\n\n## Cost of the active checks (`diagnose --spec`)\n\n" \
-            + block + "\n"
+        text = (
+            text.rstrip("\n")
+            + "\n\n## Cost of the active checks (`diagnose --spec`)\n\n"
+            + block
+            + "\n"
+        )
     DOC.write_text(text, encoding="utf-8")
 
 
@@ -139,15 +163,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", default="quick,standard")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)"
+    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     budgets = [b.strip() for b in args.budgets.split(",") if b.strip()]
     rows = run(budgets, args.repeat)
     out = table(rows, budgets)
     print(out)
     if args.write_docs:
-        command = (f".venv/bin/python benchmarks/bench_spec.py --budgets {','.join(budgets)} "
-                   f"--repeat {args.repeat} --write-docs")
+        command = (
+            f".venv/bin/python benchmarks/bench_spec.py --budgets {','.join(budgets)} "
+            f"--repeat {args.repeat}"
+            + (f" --threads {args.threads}" if args.threads else "")
+            + " --write-docs"
+        )
         write_docs(out, command)
     return 0
 

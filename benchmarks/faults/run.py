@@ -21,6 +21,7 @@ import datetime
 import importlib.util
 import os
 import platform
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ def warm_up() -> None:
     import torch
     from sklearn.datasets import load_digits  # noqa: F401
 
-    import overfit_doctor.api  # noqa: F401
+    import overfit_doctor.api
     import overfit_doctor.probes.context  # noqa: F401
 
     torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3).step()
@@ -113,7 +114,7 @@ def run_case(case: Case, budget: str = "quick", seed: int = 0) -> CaseResult:
     start = time.perf_counter()
     try:
         d = diagnose(spec=str(case.path), budget=budget, seed=seed, device="cpu")
-    except Exception as exc:  # noqa: BLE001 - a crashing case is a result, not a crash here
+    except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         result.detected = dict.fromkeys(case.expect, False)
         result.seconds = time.perf_counter() - start
@@ -122,8 +123,9 @@ def run_case(case: Case, budget: str = "quick", seed: int = 0) -> CaseResult:
     serious = [f for f in d.findings if f.severity >= Severity.WARNING]
     reported = {f.symptom for f in serious}
     result.detected = {s: s in reported for s in case.expect}
-    result.others = [f"{f.code} {f.severity.label}" for f in serious
-                     if f.symptom not in case.expect]
+    result.others = [
+        f"{f.code} {f.severity.label}" for f in serious if f.symptom not in case.expect
+    ]
     result.info = [f.code for f in d.findings if f.severity < Severity.WARNING]
     result.errored = [f"{r.id}: {r.reason}" for r in d.checks if r.status == "errored"]
     return result
@@ -150,8 +152,10 @@ def table(results: list[CaseResult]) -> str:
             others += f" (errored checks: {'; '.join(r.errored)})"
         info = ", ".join(sorted(set(r.info))) or "-"
         verdict = "pass" if r.passed else "**FAIL**"
-        lines.append(f"| {c.name} | {expected} | {detected} | {_cell(others)} | {info} "
-                     f"| {r.seconds:.1f} | {verdict} |")
+        lines.append(
+            f"| {c.name} | {expected} | {detected} | {_cell(others)} | {info} "
+            f"| {r.seconds:.1f} | {verdict} |"
+        )
     return "\n".join(lines)
 
 
@@ -165,22 +169,42 @@ def summary(results: list[CaseResult]) -> str:
     healthy = [r for r in results if r.case.healthy]
     alarms = sum(1 for r in healthy if r.others)
     total = sum(r.seconds for r in results)
-    return (f"{len(results)} cases: {found}/{expected} expected symptoms detected, "
-            f"{alarms}/{len(healthy)} healthy cases with a false alarm, {total:.0f} s in all.")
+    return (
+        f"{len(results)} cases: {found}/{expected} expected symptoms detected, "
+        f"{alarms}/{len(healthy)} healthy cases with a false alarm, {total:.0f} s in all."
+    )
 
 
 def machine() -> str:
     import torch
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{platform.machine()}, {cores} CPU cores, Python {platform.python_version()}, "
-            f"torch {torch.__version__}, CPU only")
+    return (
+        f"{platform.machine()}, {cores} CPU cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, CPU only"
+    )
+
+
+def case_list(results: list[CaseResult]) -> str:
+    """One line per case: its name, what it expects, and how the fault is injected (the first
+    two sentences of the spec file's docstring)."""
+    lines = []
+    for r in results:
+        c = r.case
+        sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z`(])", c.doc)
+        what = " ".join(sentences[:2])
+        tag = "healthy" if c.healthy else ", ".join(f"`{s}`" for s in c.expect)
+        lines.append(f"- **{c.name}** ({tag}): {what}")
+    return "\n".join(lines)
 
 
 def write_docs(results: list[CaseResult], budget: str, command: str) -> None:
     today = datetime.date.today().isoformat()
-    block = (f"{MARK_START}\nMeasured with `{command}` on {machine()}, {today}.\n\n"
-             f"{table(results)}\n\n{summary(results)}\n{MARK_END}")
+    block = (
+        f"{MARK_START}\nMeasured with `{command}` on {machine()}, {today}.\n\n"
+        f"{table(results)}\n\n{summary(results)}\n\n### The cases\n\n"
+        f"{case_list(results)}\n{MARK_END}"
+    )
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Fault benchmark\n"
     if MARK_START in text:
         head, rest = text.split(MARK_START, 1)
@@ -193,14 +217,22 @@ def write_docs(results: list[CaseResult], budget: str, command: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", default="quick", choices=["quick", "standard", "thorough"])
-    parser.add_argument("--only", action="append", default=None,
-                        help="case name (file stem); repeat or comma-separate for several")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        help="case name (file stem); repeat or comma-separate for several",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write-docs", action="store_true",
-                        help="write the table into docs/fault-benchmark.md")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the table into docs/fault-benchmark.md"
+    )
     args = parser.parse_args(argv)
-    only = [n.strip() for item in args.only for n in item.split(",") if n.strip()] \
-        if args.only else None
+    only = (
+        [n.strip() for item in args.only for n in item.split(",") if n.strip()]
+        if args.only
+        else None
+    )
     cases = discover(only)
     warm_up()
     results = []
@@ -213,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(summary(results))
     if args.write_docs:
-        command = "  ".join([".venv/bin/python benchmarks/faults/run.py",
-                             f"--budget {args.budget}"]).replace("  ", " ")
+        command = "  ".join(
+            [".venv/bin/python benchmarks/faults/run.py", f"--budget {args.budget}"]
+        ).replace("  ", " ")
         if only:
             command += " --only " + ",".join(only)
         write_docs(results, args.budget, command + " --write-docs")

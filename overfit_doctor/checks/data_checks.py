@@ -74,10 +74,21 @@ class TrainValOverlap(SpecCheck):
         evidence = {
             k: m[k]
             for k in (
-                "share", "exact", "near", "duplicated_rows", "val_rows", "val_total",
-                "estimated_val_rows_affected", "same_label_share", "train_internal_share",
-                "natural_twin_rate", "repeats_natural", "expected_share", "estimated",
-                "examples", "examples_are_user_rows",
+                "share",
+                "exact",
+                "near",
+                "duplicated_rows",
+                "val_rows",
+                "val_total",
+                "estimated_val_rows_affected",
+                "same_label_share",
+                "train_internal_share",
+                "natural_twin_rate",
+                "repeats_natural",
+                "expected_share",
+                "estimated",
+                "examples",
+                "examples_are_user_rows",
             )
         }
         evidence["thresholds"] = asdict(p)
@@ -88,8 +99,16 @@ class TrainValOverlap(SpecCheck):
                 f"({_pct(m['train_internal_share'])}) and inputs this discrete repeat by chance: "
                 "likely natural repeats, not leakage."
             )
-            return [finding("OD501", confidence=0.3, message=message, evidence=evidence,
-                            where=where, severity=Severity.INFO)]
+            return [
+                finding(
+                    "OD501",
+                    confidence=0.3,
+                    message=message,
+                    evidence=evidence,
+                    where=where,
+                    severity=Severity.INFO,
+                )
+            ]
         conf = 0.6 + 0.15 * math.log10(share / p.min_share) + 0.05 * math.log10(rows / p.min_rows)
         if m["estimated"]:
             conf -= 0.1
@@ -101,8 +120,15 @@ class TrainValOverlap(SpecCheck):
                 f"{core}; training repeats {_pct(m['train_internal_share'])} of its own rows "
                 "(oversampled or augmented before splitting?)."
             )
-        return [finding("OD501", confidence=_clamp(conf, 0.5, 0.97), message=message,
-                        evidence=evidence, where=where)]
+        return [
+            finding(
+                "OD501",
+                confidence=_clamp(conf, 0.5, 0.97),
+                message=message,
+                evidence=evidence,
+                where=where,
+            )
+        ]
 
 
 def overlap_measurements(d: dict[str, Any], p: OverlapParams) -> dict[str, Any]:
@@ -197,16 +223,18 @@ class LabelShift(SpecCheck):
                 f"validation has {len(new)} classes that training never shows ({_classes(new)})"
             )
         if m["kind"] == "classes" and m.get("tvd") is not None:
-            parts.append(f"class shares differ by TVD {m['tvd']:.2f} (chi-square p "
-                         f"{_p(m.get('chi2_p'))})")
+            parts.append(
+                f"class shares differ by TVD {m['tvd']:.2f} (chi-square p {_p(m.get('chi2_p'))})"
+            )
         if m["kind"] == "continuous":
             parts.append(
                 f"targets differ (Kolmogorov-Smirnov D {m['ks_statistic']:.2f}, p "
                 f"{_p(m['ks_p'])}; val median {m['val_median']:.3g} vs train "
                 f"{m['train_median']:.3g})"
             )
-        message = "Label distributions differ between training and validation: " + "; ".join(
-            parts) + "."
+        message = (
+            "Label distributions differ between training and validation: " + "; ".join(parts) + "."
+        )
         if m.get("missing_in_val") or m.get("new_in_val"):
             conf = 0.95 if m["absence_p"] < 1e-6 else 0.8
         else:
@@ -215,8 +243,15 @@ class LabelShift(SpecCheck):
             conf = _clamp(0.55 + 1.5 * (effect - limit), 0.55, 0.9)
         evidence = {k: v for k, v in m.items() if k not in ("fires", "judged", "model")}
         evidence["thresholds"] = asdict(p)
-        return [finding("OD502", confidence=conf, message=message, evidence=evidence,
-                        where={"model": m["model"], "split": "val"})]
+        return [
+            finding(
+                "OD502",
+                confidence=conf,
+                message=message,
+                evidence=evidence,
+                where={"model": m["model"], "split": "val"},
+            )
+        ]
 
 
 def _p(p: float | None) -> str:
@@ -364,11 +399,18 @@ class ClassImbalance(SpecCheck):
         where = {"model": m["model"], "split": "train"}
         if m["loss_weighted"]:
             message = message[:-1] + "; the loss already weights classes."
-            return [finding("OD503", confidence=0.3, message=message, evidence=evidence,
-                            where=where, severity=Severity.INFO)]
+            return [
+                finding(
+                    "OD503",
+                    confidence=0.3,
+                    message=message,
+                    evidence=evidence,
+                    where=where,
+                    severity=Severity.INFO,
+                )
+            ]
         conf = _clamp(0.55 + 0.3 * math.log10(m["ratio"] / p.max_ratio), 0.55, 0.95)
-        return [finding("OD503", confidence=conf, message=message, evidence=evidence,
-                        where=where)]
+        return [finding("OD503", confidence=conf, message=message, evidence=evidence, where=where)]
 
 
 # --- OD504 ----------------------------------------------------------------------------------
@@ -439,8 +481,16 @@ class InputScale(SpecCheck):
                 evidence[split] = {
                     k: st[k]
                     for k in (
-                        "axis", "features", "global_rms", "median_abs_mean", "median_std",
-                        "max_feature_rms", "scale_spread", "median_offset_ratio", "min", "max",
+                        "axis",
+                        "features",
+                        "global_rms",
+                        "median_abs_mean",
+                        "median_std",
+                        "max_feature_rms",
+                        "scale_spread",
+                        "median_offset_ratio",
+                        "min",
+                        "max",
                         "worst_features",
                     )
                 }
@@ -448,14 +498,27 @@ class InputScale(SpecCheck):
         bad = {k: v for k, v in nf.items() if v and not k.endswith("_rows")}
         if bad:
             what = ", ".join(f"{k.replace('_', ' ')}: {v} NaN/inf" for k, v in bad.items())
-            rows = [f"{nf[s + '_input_rows']} {s} rows" for s in ("train", "val")
-                    if nf.get(s + "_input_rows")]
-            message = f"The data contain non-finite values ({what}" + (
-                f"; {', '.join(rows)} affected" if rows else "") + "): the loss will be NaN."
+            rows = [
+                f"{nf[s + '_input_rows']} {s} rows"
+                for s in ("train", "val")
+                if nf.get(s + "_input_rows")
+            ]
+            message = (
+                f"The data contain non-finite values ({what}"
+                + (f"; {', '.join(rows)} affected" if rows else "")
+                + "): the loss will be NaN."
+            )
             split = "train" if nf.get("train_inputs") or nf.get("train_targets") else "val"
-            return [finding("OD504", confidence=0.99, message=message, evidence=evidence,
-                            where={"model": m["model"], "split": split},
-                            severity=Severity.ERROR)]
+            return [
+                finding(
+                    "OD504",
+                    confidence=0.99,
+                    message=message,
+                    evidence=evidence,
+                    where={"model": m["model"], "split": split},
+                    severity=Severity.ERROR,
+                )
+            ]
         train_p, val_p = m.get("train_problems") or [], m.get("val_problems") or []
         split = "train" if train_p else "val"
         problems = train_p or val_p
@@ -468,16 +531,26 @@ class InputScale(SpecCheck):
         message = (
             f"{head}: {'; '.join(x['text'] for x in problems)}"
             + (" (validation too)" if split == "train" and val_p else "")
-            + (f", measured at the {m['measured_at']}"
-               if (m.get("measured_at") or "").startswith("input of") else "")
+            + (
+                f", measured at the {m['measured_at']}"
+                if (m.get("measured_at") or "").startswith("input of")
+                else ""
+            )
             + "."
         )
         excess = max(x["excess"] for x in problems)
         conf = _clamp(0.6 + 0.2 * math.log10(excess), 0.6, 0.95)
         if st["features"] < 3:
             conf = min(conf, 0.7)
-        return [finding("OD504", confidence=conf, message=message, evidence=evidence,
-                        where={"model": m["model"], "split": split})]
+        return [
+            finding(
+                "OD504",
+                confidence=conf,
+                message=message,
+                evidence=evidence,
+                where={"model": m["model"], "split": split},
+            )
+        ]
 
 
 def scale_problems(st: dict[str, Any], p: ScaleParams) -> list[dict[str, Any]]:
@@ -485,31 +558,52 @@ def scale_problems(st: dict[str, Any], p: ScaleParams) -> list[dict[str, Any]]:
     out = []
     rms = st["global_rms"]
     if rms > p.max_rms:
-        out.append({"rule": "max_rms", "excess": rms / p.max_rms,
-                    "text": f"overall RMS {rms:.3g} (> {p.max_rms:g}; values {st['min']:.3g} to "
-                            f"{st['max']:.3g})"})
+        out.append(
+            {
+                "rule": "max_rms",
+                "excess": rms / p.max_rms,
+                "text": f"overall RMS {rms:.3g} (> {p.max_rms:g}; values {st['min']:.3g} to "
+                f"{st['max']:.3g})",
+            }
+        )
     elif 0 < rms < p.min_rms:
-        out.append({"rule": "min_rms", "excess": p.min_rms / rms,
-                    "text": f"overall RMS {rms:.3g} (< {p.min_rms:g})"})
+        out.append(
+            {
+                "rule": "min_rms",
+                "excess": p.min_rms / rms,
+                "text": f"overall RMS {rms:.3g} (< {p.min_rms:g})",
+            }
+        )
     spread = st.get("scale_spread")
     if spread is not None and spread > p.max_scale_spread:
-        out.append({"rule": "max_scale_spread", "excess": spread / p.max_scale_spread,
-                    "text": f"feature scales span {spread:.3g}x between the 10th and 90th "
-                            f"percentile (> {p.max_scale_spread:g}x)"})
+        out.append(
+            {
+                "rule": "max_scale_spread",
+                "excess": spread / p.max_scale_spread,
+                "text": f"feature scales span {spread:.3g}x between the 10th and 90th "
+                f"percentile (> {p.max_scale_spread:g}x)",
+            }
+        )
     fr = st["max_feature_rms"]
     if fr > p.max_feature_rms and rms <= p.max_rms:
         worst = st["worst_features"][0]["index"] if st["worst_features"] else "?"
-        out.append({"rule": "max_feature_rms", "excess": fr / p.max_feature_rms,
-                    "text": f"feature {worst} has RMS {fr:.3g} (> {p.max_feature_rms:g})"})
+        out.append(
+            {
+                "rule": "max_feature_rms",
+                "excess": fr / p.max_feature_rms,
+                "text": f"feature {worst} has RMS {fr:.3g} (> {p.max_feature_rms:g})",
+            }
+        )
     off = st.get("median_offset_ratio")
-    if (
-        off is not None
-        and st["median_abs_mean"] > p.max_abs_mean
-        and off > p.max_offset_ratio
-    ):
-        out.append({"rule": "max_offset_ratio", "excess": off / p.max_offset_ratio,
-                    "text": f"features sit {off:.2g} std away from zero (median |mean| "
-                            f"{st['median_abs_mean']:.3g})"})
+    if off is not None and st["median_abs_mean"] > p.max_abs_mean and off > p.max_offset_ratio:
+        out.append(
+            {
+                "rule": "max_offset_ratio",
+                "excess": off / p.max_offset_ratio,
+                "text": f"features sit {off:.2g} std away from zero (median |mean| "
+                f"{st['median_abs_mean']:.3g})",
+            }
+        )
     return out
 
 

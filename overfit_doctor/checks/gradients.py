@@ -80,10 +80,21 @@ class GradientCheck(SpecCheck):
         ok_modules = [r["module"] for r in m.get("modules", []) if not r["wrong"]]
         where_txt = ""
         if bad_modules:
-            where_txt = "; worst modules: " + ", ".join(
-                f"{r['module']} ({r['type']}) {fmt(r['confirmed_rel_error'])}"
+            where_txt = "; wrong in modules " + ", ".join(
+                f"{r['module']} ({r['type']}, {fmt(r['confirmed_rel_error'])})"
                 for r in bad_modules[:3]
             )
+            entry = min(bad_modules, key=lambda r: r["depth"])
+            nearer = [
+                r["module"]
+                for r in sorted(m.get("modules", []), key=lambda r: -r["depth"])
+                if not r["wrong"] and r["depth"] < entry["depth"]
+            ]
+            if nearer:
+                where_txt += (
+                    f", right in {', '.join(nearer[:3])} nearer the loss: the wrong gradient "
+                    f"enters between {entry['module']} and {nearer[0]}"
+                )
         message = (
             f"Autograd gradients disagree with float64 finite differences: relative error up to "
             f"{fmt(worst)} along {len(confirmed)}/{n_dirs} random directions (confirmed at two "
@@ -290,9 +301,12 @@ def _exploding(m: dict[str, Any], p: FlowParams) -> Finding | None:
     orders = math.log10(min(e_init, e_after) / p.exploding_ratio)
     conf = clamp(0.55 + 0.1 * orders + (0.2 if corroborated else 0.0), 0.45, 0.95)
     module = d.get("delta_max_module_init")
+    types = {r["module"]: r["type"] for r in m.get("modules", [])}
+    last = d.get("delta_last")
     message = (
-        f"Gradients explode with depth: the back-propagated error at {module} is "
-        f"{fmt(e_init)}x the one at the last layer ({d.get('delta_last')}) at initialization "
+        f"Gradients explode with depth: the back-propagated error at module {module} "
+        f"({types.get(module, '?')}) is {fmt(e_init)}x the one at the last layer, {last} "
+        f"({types.get(last, '?')}), at initialization "
         f"and {fmt(e_after)}x after {m['steps_done']} training steps (threshold "
         f"{fmt(p.exploding_ratio)})"
         + (f"; gradient/weight norm up to {fmt(top_g2w)} ({top_layer})" if top_g2w else "")
@@ -363,10 +377,8 @@ class ParameterConnectivity(SpecCheck):
         )
         m = {k: flow[k] for k in keys if k in flow}
         sizes = {r["layer"]: r["numel"] for r in flow.get("layers", [])}
-        m["sizes"] = {
-            n: sizes[n]
-            for n in m.get("disconnected", []) + m.get("zero_gradient", []) + m.get("not_updated", [])
-        }
+        listed = [*m.get("disconnected", []), *m.get("zero_gradient", [])]
+        m["sizes"] = {n: sizes[n] for n in [*listed, *m.get("not_updated", [])]}
         return m
 
     def judge(self, m: dict[str, Any], p: ConnectivityParams) -> list[Finding]:
@@ -405,7 +417,7 @@ class ParameterConnectivity(SpecCheck):
         groups = [g for g in groups if g[1]]
         if not groups:
             return out
-        kind, names, conf = groups[0]
+        _, names, conf = groups[0]
         all_names = [n for _, ns, _ in groups for n in ns]
         values = sum(sizes.get(n, 0) for n in all_names)
         everything = len(m["disconnected"]) == m["trainable_tensors"]

@@ -58,6 +58,17 @@ class InitLoss(SpecCheck):
         m = dict(ctx.probe("init_loss"))
         if m.get("error"):
             return {**m, "judged": False, "reason": m["error"]}
+        m["layers_above_he"] = []
+        ratio = sum(m.get("ratio_to_best_constant") or [0.0]) / max(
+            len(m.get("ratio_to_best_constant") or [0.0]), 1
+        )
+        off = (
+            not m["finite"]
+            or m.get("excess_mean", 0.0) >= p.max_excess_nats
+            or ratio >= p.max_regression_ratio
+        )
+        if not off:
+            return m
         try:  # where the scale comes from: layers far above He scale
             layers = ctx.probe("weights")["layers"]
             m["layers_above_he"] = [
@@ -67,7 +78,7 @@ class InitLoss(SpecCheck):
                 if x["ratio_to_he"] > 3
             ][:3]  # fmt: skip
         except Exception:  # context only
-            m["layers_above_he"] = []
+            pass
         return m
 
     def judge(self, m: dict[str, Any], p: InitLossParams) -> list[Finding]:
@@ -100,7 +111,7 @@ class InitLoss(SpecCheck):
             mean = m["excess_mean"]
             if mean < p.max_excess_nats or over < p.min_models_share:
                 return []
-            conf = clamp(0.55 + 0.15 * math.log2(mean / p.max_excess_nats), 0.55, 0.95) * over
+            conf = clamp(0.55 + 0.15 * _log2_ratio(mean, p.max_excess_nats), 0.55, 0.95) * over
             scale = (
                 "logit spread (std across classes)"
                 if kind in ("cross_entropy", "nll")
@@ -120,7 +131,7 @@ class InitLoss(SpecCheck):
             ratio = sum(ratios) / len(ratios)
             if ratio < p.max_regression_ratio or over < p.min_models_share:
                 return []
-            conf = clamp(0.55 + 0.15 * math.log2(ratio / p.max_regression_ratio), 0.55, 0.9)
+            conf = clamp(0.55 + 0.15 * _log2_ratio(ratio, p.max_regression_ratio), 0.55, 0.9)
             conf *= over
             zero, best = m["zero_output_loss"], m["best_constant_loss"]
             offset = best > 0 and zero / best >= p.max_regression_ratio
@@ -151,6 +162,10 @@ class InitLoss(SpecCheck):
             }
             return [finding("OD401", confidence=conf, message=msg, evidence=ev, where=where)]
         return []  # a custom loss: no expected value to compare with
+
+
+def _log2_ratio(value: float, threshold: float) -> float:
+    return math.log2(value / threshold) if threshold > 0 and value > threshold else 0.0
 
 
 # --- OD402 -------------------------------------------------------------------------------------
@@ -382,6 +397,11 @@ def _target_hint(m: dict[str, Any]) -> str:
             return " The targets look one-hot: pass class indices (y.argmax(1))."
         if t["floating_point"] and not m["target_shape"]:
             return " The targets are floats: class indices must be int64 (y.long())."
+    if m["loss_kind"] == "bce" and not m["outputs"]["in_unit_interval"]:
+        return (
+            " BCELoss expects probabilities: end the model in a sigmoid, or better give the "
+            "raw logits to BCEWithLogitsLoss."
+        )
     return ""
 
 
@@ -458,7 +478,7 @@ class DeadUnits(SpecCheck):
             return []
         worst = bad[0]
         s = worst["dead_share"]
-        conf = 0.6 + 0.35 * (s - p.max_dead_share) / (1 - p.max_dead_share)
+        conf = 0.6 + 0.35 * (s - p.max_dead_share) / max(1 - p.max_dead_share, 1e-9)
         init_worst = init.get(worst["site"], {}).get("dead_share")
         if stage == "trained" and init_worst is not None and init_worst <= p.max_dead_share:
             conf *= 0.85  # died during training: one short run is thinner evidence
@@ -554,7 +574,7 @@ class Saturation(SpecCheck):
             return []
         worst = bad[0]
         s = worst["saturated_share"]
-        conf = 0.6 + 0.35 * (s - p.max_saturated_share) / (1 - p.max_saturated_share)
+        conf = 0.6 + 0.35 * (s - p.max_saturated_share) / max(1 - p.max_saturated_share, 1e-9)
         init_worst = init.get(worst["site"], {}).get("saturated_share")
         if stage == "trained" and init_worst is not None and init_worst <= p.max_saturated_share:
             conf *= 0.85

@@ -35,7 +35,9 @@ _PROJ_DIMS = 8  # random projections per row for the near-duplicate hash
 _CELL = 20 * NEAR_MAX  # grid cell width in projected units (a pair at NEAR_MAX rarely splits)
 _GRIDS = 3  # shifted grids: a close pair split by a cell edge in one grid meets in another
 _BUCKET_CAP = 64  # candidates verified per row and grid (bounds the cost on repeated rows)
-_FULL_HASH_FACTOR = 50  # hash up to this many x max_samples training rows given as tensors
+_FULL_HASH_VALUES = 8192  # hash all training (X, y) rows up to this many values x max_samples
+_CHUNK_ELEMENTS = 1 << 22  # values converted at a time (bounds the probe's extra memory)
+_STATS_ELEMENTS = 1 << 20  # values used for the scale statistics (evenly spaced rows)
 _NORM_LAYERS = (
     nn.BatchNorm1d,
     nn.BatchNorm2d,
@@ -73,12 +75,24 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
 # --- overlap --------------------------------------------------------------------------------
 
 
+def _chunk_rows(X: Any) -> int:
+    """Rows per chunk so that a converted chunk stays near `_CHUNK_ELEMENTS` values."""
+    per_row = max(1, int(np.prod(X.shape[1:])) if len(X.shape) > 1 else 1)
+    return max(1, _CHUNK_ELEMENTS // per_row)
+
+
 def row_digests(X: torch.Tensor, integer: bool) -> list[bytes]:
-    """A 16-byte BLAKE2b digest of each row (float32, -0.0 folded into 0.0; int64 if integer)."""
-    flat = X.reshape(len(X), -1)
-    flat = flat.to(torch.int64) if integer else flat.to(torch.float32) + 0.0
-    arr = np.ascontiguousarray(flat.numpy())
-    return [hashlib.blake2b(row, digest_size=16).digest() for row in arr]
+    """A 16-byte BLAKE2b digest of each row (float32, -0.0 folded into 0.0; int64 if integer),
+    converted chunk by chunk."""
+    out: list[bytes] = []
+    step = _chunk_rows(X)
+    for i in range(0, len(X), step):
+        chunk = X[i : i + step]
+        flat = chunk.reshape(len(chunk), -1)
+        flat = flat.to(torch.int64) if integer else flat.to(torch.float32) + 0.0
+        arr = np.ascontiguousarray(flat.numpy())
+        out.extend(hashlib.blake2b(row, digest_size=16).digest() for row in arr)
+    return out
 
 
 def _label_keys(y: torch.Tensor) -> list[bytes]:
@@ -88,21 +102,26 @@ def _label_keys(y: torch.Tensor) -> list[bytes]:
     return [row.tobytes() for row in arr]
 
 
-def _train_chunks(ctx: ProbeContext, train: Split, size: int = 4096):
+def _train_chunks(ctx: ProbeContext, train: Split):
     """(complete, chunks): the training rows to hash in (X, y) chunks. The user's whole (X, y)
     when it was capped to a sample and is not huge (read chunk by chunk, never modified),
     else the capped sample. `complete`: every training row is hashed."""
     data = ctx.spec.train
-    limit = _FULL_HASH_FACTOR * ctx.budget.max_samples
+    per_row = int(np.prod(train.X.shape[1:])) if train.X.dim() > 1 else 1
+    limit = _FULL_HASH_VALUES * ctx.budget.max_samples // max(per_row, 1)
     if (
         train.kind == "tensors"
         and len(train) < train.total <= limit
         and isinstance(data, (tuple, list))
     ):
         X, y = data
-        chunks = ((_tensor(X[i : i + size]), _tensor(y[i : i + size]))
-                  for i in range(0, train.total, size))
+        size = _chunk_rows(train.X)
+        chunks = (
+            (_tensor(X[i : i + size]), _tensor(y[i : i + size]))
+            for i in range(0, train.total, size)
+        )
         return True, chunks
+    size = _chunk_rows(train.X)
     chunks = ((train.X[i : i + size], train.y[i : i + size]) for i in range(0, len(train), size))
     return train.total <= len(train), chunks
 
@@ -158,16 +177,15 @@ def overlap(ctx: ProbeContext, train: Split, val: Split) -> dict[str, Any]:
         return out  # token ids: nearness of ids means nothing
     A = _flat_float(train.X)
     B = _flat_float(val.X)
-    mu, sd = _standardizer(A)
-    A, B = (A - mu) / sd, (B - mu) / sd
+    sd = _feature_scale(A)
     exact_set = set(exact)
-    dist = near_distances(A, B, seed=ctx.seed)
+    dist = near_distances(A, B, seed=ctx.seed, scale=sd)
     out["near_distances"] = sorted(
         round(float(d), 5) for i, d in enumerate(dist) if i not in exact_set and d <= NEAR_MAX
     )
     sample_digests = row_digests(train.X, integer)
     sample_counts = Counter(sample_digests)
-    self_dist = near_distances(A, A, seed=ctx.seed, self_join=True)
+    self_dist = near_distances(A, A, seed=ctx.seed, self_join=True, scale=sd)
     out["train_internal_near_distances"] = sorted(
         round(float(d), 5)
         for d, dg in zip(self_dist, sample_digests, strict=True)
@@ -179,25 +197,41 @@ def overlap(ctx: ProbeContext, train: Split, val: Split) -> dict[str, Any]:
 
 
 def _flat_float(X: torch.Tensor) -> np.ndarray:
+    """Rows as a float32 matrix (a view when possible); NaN/inf replaced by 0 in a copy."""
     arr = X.reshape(len(X), -1).to(torch.float32).numpy()
-    return np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+    if not np.isfinite(arr).all():
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+    return arr
 
 
-def _standardizer(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature training mean and std. Stds are floored at a tenth of the median one, so
-    that a feature (almost) constant in train cannot turn tiny differences into large ones."""
-    mu = A.mean(0, dtype=np.float64).astype(np.float32)
-    sd = A.std(0, dtype=np.float64)
+def _feature_scale(A: np.ndarray) -> np.ndarray:
+    """Per-feature training standard deviation (accumulated chunk by chunk in float64),
+    floored at a tenth of the median one so that a feature (almost) constant in train cannot
+    turn tiny differences into large ones."""
+    n, d = A.shape
+    s1, s2 = np.zeros(d), np.zeros(d)
+    step = max(1, _CHUNK_ELEMENTS // max(d, 1))
+    for i in range(0, n, step):
+        chunk = A[i : i + step].astype(np.float64)
+        s1 += chunk.sum(0)
+        s2 += (chunk**2).sum(0)
+    mean = s1 / max(n, 1)
+    sd = np.sqrt(np.maximum(s2 / max(n, 1) - mean**2, 0.0))
     positive = sd[sd > 0]
     floor = 0.1 * float(np.median(positive)) if positive.size else 1.0
-    return mu, np.maximum(sd, floor).astype(np.float32)
+    return np.maximum(sd, floor).astype(np.float32)
 
 
 def near_distances(
-    A: np.ndarray, B: np.ndarray, seed: int = 0, self_join: bool = False
+    A: np.ndarray,
+    B: np.ndarray,
+    seed: int = 0,
+    self_join: bool = False,
+    scale: np.ndarray | None = None,
 ) -> np.ndarray:
     """For each row of B, the RMS distance to its nearest row of A among the hash candidates
-    (inf when none shares a cell). Rows are projected on `_PROJ_DIMS` random Gaussian
+    (inf when none shares a cell), in units of `scale` per feature (1 when None; the scaled
+    rows are never materialized). Rows are projected on `_PROJ_DIMS` random Gaussian
     directions scaled by 1/sqrt(d), so a pair at RMS distance r differs by N(0, r^2) on each
     projection; the projections are cut into cells of width `_CELL` on `_GRIDS` shifted grids,
     and only pairs sharing a cell are compared. With `self_join`, a row is not its own match."""
@@ -205,9 +239,12 @@ def near_distances(
     out = np.full(len(B), np.inf)
     if n_a == 0 or len(B) == 0:
         return out
+    inv = np.ones(d, dtype=np.float32) if scale is None else (1.0 / scale).astype(np.float32)
     rng = np.random.default_rng(seed + 7919)
     R = (rng.standard_normal((d, _PROJ_DIMS)) / math.sqrt(d)).astype(np.float32)
-    PA, PB = A @ R, B @ R
+    R = R * inv[:, None]  # (x / scale) @ R without forming x / scale
+    PA = A @ R
+    PB = PA if self_join else B @ R
     candidates: list[set[int]] = [set() for _ in range(len(B))]
     for g in range(_GRIDS):
         shift = g * _CELL / _GRIDS
@@ -226,7 +263,7 @@ def near_distances(
         if not cand:
             continue
         idx = np.fromiter(cand, dtype=np.int64, count=len(cand))
-        diff = A[idx] - B[j]
+        diff = (A[idx] - B[j]) * inv
         out[j] = math.sqrt(float(np.min(np.einsum("ij,ij->i", diff, diff))) / d)
     return out
 
@@ -288,12 +325,24 @@ def labels(train: Split, val: Split | None, task: str) -> dict[str, Any]:
         a, b = ytr.double().numpy(), yva.double().numpy()
         a, b = a[np.isfinite(a)], b[np.isfinite(b)]
         if len(a) and len(b):
-            from scipy.stats import ks_2samp
-
-            res = ks_2samp(a, b)
-            out["ks_statistic"] = float(res.statistic)
-            out["ks_p"] = float(res.pvalue)
+            out["ks_statistic"], out["ks_p"] = ks_two_sample(a, b)
     return out
+
+
+def ks_two_sample(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Two-sample Kolmogorov-Smirnov statistic D = max |F_a - F_b| and its asymptotic p-value
+    Q(sqrt(n_a n_b / (n_a + n_b)) D), Q(t) = 2 sum_k (-1)^(k-1) exp(-2 k^2 t^2) (Kolmogorov's
+    limit law, `scipy.stats.kstwobign.sf`), without importing scipy (2-3 s at import)."""
+    a, b = np.sort(a), np.sort(b)
+    grid = np.concatenate([a, b])
+    cdf_a = np.searchsorted(a, grid, side="right") / len(a)
+    cdf_b = np.searchsorted(b, grid, side="right") / len(b)
+    d = float(np.max(np.abs(cdf_a - cdf_b)))
+    t = math.sqrt(len(a) * len(b) / (len(a) + len(b))) * d
+    if t < 0.2:
+        return d, 1.0
+    p = 2 * sum((-1) ** (k - 1) * math.exp(-2 * k * k * t * t) for k in range(1, 101))
+    return d, float(min(1.0, max(0.0, p)))
 
 
 def class_counts(y: torch.Tensor) -> dict[str, int]:
@@ -321,14 +370,16 @@ def compare_counts(train: dict[str, int], val: dict[str, int]) -> dict[str, Any]
 
 
 def chi_square_homogeneity(a: np.ndarray, b: np.ndarray) -> tuple[float, float, int]:
-    """Pearson chi-square statistic of the 2 x K table [a; b], its p-value and dof."""
-    from scipy.stats import chi2 as chi2_dist
-
+    """Pearson chi-square statistic of the 2 x K table [a; b], its p-value (the chi-square
+    survival function, the regularized upper incomplete gamma Q(dof / 2, stat / 2)) and dof."""
     table = np.vstack([a, b])
     expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
     stat = float(((table - expected) ** 2 / expected).sum())
     dof = table.shape[1] - 1
-    return stat, float(chi2_dist.sf(stat, dof)), dof
+    p = torch.special.gammaincc(
+        torch.tensor(dof / 2, dtype=torch.float64), torch.tensor(stat / 2, dtype=torch.float64)
+    )
+    return stat, float(p), dof
 
 
 def _describe(y: torch.Tensor) -> dict[str, Any]:
@@ -350,25 +401,32 @@ def _describe(y: torch.Tensor) -> dict[str, Any]:
 
 
 def _non_finite(train: Split, val: Split | None) -> dict[str, int | None]:
-    def bad(t: torch.Tensor | None) -> int | None:
-        if t is None:
-            return None
-        return int((~torch.isfinite(t)).sum()) if torch.is_floating_point(t) else 0
-
-    return {
-        "train_inputs": bad(train.X),
-        "val_inputs": bad(val.X) if val is not None else None,
-        "train_targets": bad(train.y),
-        "val_targets": bad(val.y) if val is not None else None,
-        "train_input_rows": _bad_rows(train.X),
-        "val_input_rows": _bad_rows(val.X) if val is not None else None,
+    tr_values, tr_rows = count_non_finite(train.X)
+    out: dict[str, int | None] = {
+        "train_inputs": tr_values,
+        "val_inputs": None,
+        "train_targets": count_non_finite(train.y)[0],
+        "val_targets": None,
+        "train_input_rows": tr_rows,
+        "val_input_rows": None,
     }
+    if val is not None:
+        out["val_inputs"], out["val_input_rows"] = count_non_finite(val.X)
+        out["val_targets"] = count_non_finite(val.y)[0]
+    return out
 
 
-def _bad_rows(X: torch.Tensor) -> int:
-    if not torch.is_floating_point(X):
-        return 0
-    return int((~torch.isfinite(X.reshape(len(X), -1))).any(1).sum())
+def count_non_finite(X: torch.Tensor) -> tuple[int, int]:
+    """(NaN/inf values, rows holding at least one), chunk by chunk; 0 for integer tensors."""
+    if not torch.is_floating_point(X) or len(X) == 0:
+        return 0, 0
+    values = rows = 0
+    step = _chunk_rows(X)
+    for i in range(0, len(X), step):
+        bad = ~torch.isfinite(X[i : i + step].reshape(min(step, len(X) - i), -1))
+        values += int(bad.sum())
+        rows += int(bad.any(1).sum())
+    return values, rows
 
 
 def first_layer(model: nn.Module, ctx: ProbeContext, X: torch.Tensor) -> dict[str, Any]:
@@ -384,8 +442,9 @@ def first_layer(model: nn.Module, ctx: ProbeContext, X: torch.Tensor) -> dict[st
 
         def hook(mod, args, name=name, is_norm=is_norm):
             if "name" not in seen and args and isinstance(args[0], torch.Tensor):
-                seen.update(name=name, type=type(mod).__name__, norm=is_norm,
-                            input=args[0].detach().cpu())
+                seen.update(
+                    name=name, type=type(mod).__name__, norm=is_norm, input=args[0].detach().cpu()
+                )
 
         handles.append(module.register_forward_pre_hook(hook))
     try:
@@ -403,9 +462,7 @@ def scale(ctx: ProbeContext, model: nn.Module, train: Split, val: Split | None) 
     first = first_layer(model, ctx, train.X[:probe_rows])
     out: dict[str, Any] = {"first_layer": first.get("name"), "first_layer_type": first.get("type")}
     seen = first.get("input")
-    if not torch.is_floating_point(train.X) and (
-        seen is None or not torch.is_floating_point(seen)
-    ):
+    if not torch.is_floating_point(train.X) and (seen is None or not torch.is_floating_point(seen)):
         out["skipped"] = (
             f"integer inputs ({str(train.X.dtype).replace('torch.', '')}) reach the first layer "
             f"({first.get('type', 'none')}) as integers: token ids or categories, whose scale "
@@ -456,6 +513,13 @@ def feature_axis(X: torch.Tensor) -> tuple[torch.Tensor, str]:
 
 
 def feature_stats(X: torch.Tensor) -> dict[str, Any]:
+    """Per-feature mean, std and RMS (NaN/inf left out) and their summaries, on evenly
+    spaced rows holding at most `_STATS_ELEMENTS` values."""
+    rows = len(X)
+    per_row = int(np.prod(X.shape[1:])) if X.dim() > 1 else 1
+    keep = max(1, _STATS_ELEMENTS // max(1, per_row))
+    if rows > keep:
+        X = X[torch.linspace(0, rows - 1, keep).round().long()]
     M, axis = feature_axis(X.to(torch.float64))
     finite = torch.isfinite(M)
     Mz = torch.where(finite, M, torch.zeros_like(M))
@@ -481,6 +545,7 @@ def feature_stats(X: torch.Tensor) -> dict[str, Any]:
     order = used[torch.argsort(rms[used].log10().abs(), descending=True)[:3]]
     return {
         "axis": axis,
+        "rows_used": len(X),
         "features": int(M.shape[1]),
         "dense_features": int(dense.sum()),
         "global_rms": gl_rms,
@@ -502,7 +567,4 @@ def feature_stats(X: torch.Tensor) -> dict[str, Any]:
 
 def _loss_weighted(loss: Any) -> bool:
     """Whether the user's loss already weights classes (weight= or pos_weight=)."""
-    for attr in ("weight", "pos_weight"):
-        if getattr(loss, attr, None) is not None:
-            return True
-    return False
+    return any(getattr(loss, attr, None) is not None for attr in ("weight", "pos_weight"))

@@ -15,8 +15,12 @@ as a disagreement along almost every random direction, at a cost of a few forwar
 - Kinks (ReLU, max-pool, abs, L1 losses) and float32 islands inside the model make the central
   difference itself wrong when the step crosses a kink or rounding dominates. A direction that
   disagrees at step `H` is measured again at step `H_CHECK`: a real gradient error gives the same
-  b at both steps (b converges to the true derivative, a is wrong by a fixed amount), a kink or
-  rounding noise does not. Only disagreements confirmed at both steps count.
+  b at both steps (b converges to the true derivative, a is wrong by a fixed amount), a kink
+  crossed by the step or rounding noise does not. A point sitting exactly on a kink (a ReLU
+  whose input is exactly 0) gives the same b at every step, but its one-sided differences
+  (L(theta + h v) - L(theta)) / h and (L(theta) - L(theta - h v)) / h differ by the change of
+  slope, while for a smooth loss they agree to O(h). Only disagreements that pass both tests
+  (`confirmed`) count.
 - Randomness: every loss evaluation runs under a forked RNG with the same seed (dropout draws
   the same mask every time), and module buffers are restored before each one (batch-norm running
   statistics, spectral-norm vectors). Batch norm stays in training mode, which is deterministic
@@ -53,7 +57,7 @@ H_CHECK = 1e-4  # second step for directions that disagree: tells a real error f
 NOISE_MARGIN = 1000.0  # rounding noise of a central difference ~ eps * |L| / h, times this
 CONSISTENT = 0.1  # |b(H) - b(H_CHECK)| below this share of |a - b(H)|: a real disagreement
 SCREEN_REL = 1e-5  # directions above this relative error are re-measured at H_CHECK
-LOCALIZE_DIRECTIONS = 2  # per module
+LOCALIZE_DIRECTIONS = {"quick": 1}  # per module, by budget (2 otherwise)
 SCALE_FLOOR = 1e-3  # "scaled" directions: tensors with smaller gradients are not boosted further
 KINDS = ("scaled", "uniform")  # direction kinds, in turn
 MAX_MODULES_REPORTED = 8
@@ -193,12 +197,17 @@ class _Setup:
         named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
         if not named:
             raise _NotJudged("the model has no trainable parameters")
+        before = [p.detach().clone() for _, p in named]
         with _float64():
-            l0 = s.loss_value()
+            l0 = s.loss0 = s.loss_value()
             if not math.isfinite(l0):
                 raise _NotJudged(f"the float64 loss is not finite ({l0})")
             if s.loss_value() != l0:
                 raise _NotJudged("two identical float64 forward passes gave different losses")
+            if any(not torch.equal(b, p) for b, (_, p) in zip(before, named, strict=True)):
+                raise _NotJudged(
+                    "the forward pass changes parameters in place (e.g. Embedding(max_norm=...))"
+                )
             order: list[str] = []
             hooks = [
                 p.register_hook(lambda grad, name=name: order.append(name)) for name, p in named
@@ -253,7 +262,7 @@ class _Setup:
                         "gradient would be rounding noise"
                     )
                 return self.ctx.loss_fn(out, self.y)
-            except (InputError, RuntimeError, TypeError) as exc:
+            except (InputError, RuntimeError, TypeError, ValueError) as exc:
                 raise _NotJudged(
                     f"the model or loss does not run in float64: {str(exc).splitlines()[0]}"
                 ) from None
@@ -262,8 +271,10 @@ class _Setup:
         with torch.no_grad():
             return float(self.loss_tensor())
 
-    def loss_along(self, params: list[nn.Parameter], v: list[torch.Tensor], h: float) -> float:
-        """Central difference (L(theta + h v) - L(theta - h v)) / 2h over `params`."""
+    def loss_along(
+        self, params: list[nn.Parameter], v: list[torch.Tensor], h: float
+    ) -> tuple[float, float]:
+        """(L(theta + h v), L(theta - h v)), moving only `params`."""
         saved = [p.detach().clone() for p in params]
         try:
             values = []
@@ -276,26 +287,36 @@ class _Setup:
             with torch.no_grad():
                 for p, p0 in zip(params, saved, strict=True):
                     p.copy_(p0)
-        return (values[0] - values[1]) / (2 * h)
+        return values[0], values[1]
 
     def compare(self, v: list[torch.Tensor], which: list[int] | None = None) -> dict[str, Any]:
-        """Analytic vs numerical directional derivative along `v` (over tensors `which`)."""
+        """Analytic vs numerical directional derivative along `v` (over tensors `which`).
+
+        A disagreement is `confirmed` when it is not explained by a kink: the central difference
+        is the same at steps H and H_CHECK, and the one-sided differences at H agree with each
+        other (they differ by the slope change when theta sits exactly on a kink, e.g. a ReLU
+        whose input is exactly 0)."""
         which = list(range(len(self.params))) if which is None else which
         params = [self.params[i] for i in which]
         grads = [self.grads[i] for i in which]
         a = float(sum(float((g * d).sum()) for g, d in zip(grads, v, strict=True)))
         with _float64():
-            b = self.loss_along(params, v, H)
+            plus, minus = self.loss_along(params, v, H)
+            b = (plus - minus) / (2 * H)
             rel = relative_error(a, b, self.noise_floor) if math.isfinite(b) else math.nan
-            b2, kink, confirmed = None, False, False
+            b2, asym, kink, confirmed = None, None, False, False
             if math.isfinite(rel) and rel > SCREEN_REL and abs(a - b) > self.noise_floor:
-                b2 = self.loss_along(params, v, H_CHECK)
-                confirmed = math.isfinite(b2) and abs(b - b2) <= CONSISTENT * abs(a - b)
+                asym = abs((plus - self.loss0) - (self.loss0 - minus)) / H
+                p2, m2 = self.loss_along(params, v, H_CHECK)
+                b2 = (p2 - m2) / (2 * H_CHECK)
+                limit = CONSISTENT * abs(a - b)
+                confirmed = math.isfinite(b2) and abs(b - b2) <= limit and asym <= limit
                 kink = not confirmed
         return {
             "analytic": a,
             "numerical": b,
             "numerical_check": b2,
+            "one_sided_gap": asym,
             "rel_error": rel,
             "confirmed": bool(confirmed),
             "kink": bool(kink),
@@ -312,7 +333,7 @@ class _Setup:
         for module, which in owners.items():
             results = [
                 self.compare(random_direction([self.grads[i] for i in which], gen), which)
-                for _ in range(LOCALIZE_DIRECTIONS)
+                for _ in range(LOCALIZE_DIRECTIONS.get(self.ctx.budget.name, 2))
             ]
             confirmed = [r["rel_error"] for r in results if r["confirmed"]]
             rows.append(
@@ -347,4 +368,3 @@ def _float64() -> Iterator[None]:
         yield
     finally:
         torch.set_default_dtype(old)
-

@@ -157,9 +157,7 @@ class _Tracker:
             h.remove()
         self.handles = []
 
-    def snapshot(
-        self, ctx: ProbeContext, batches, *, record_order: bool = False
-    ) -> dict[str, Any]:
+    def snapshot(self, ctx: ProbeContext, batches, *, record_order: bool = False) -> dict[str, Any]:
         """Gradients on each batch; the model's parameters and buffers are left as they were."""
         model = self.model
         per_param: dict[str, list[float | None]] = {n: [] for n, _ in self.trainable}
@@ -268,7 +266,10 @@ def _layer_table(model, trainable, tracker, init, after, weight_norms, steps) ->
         none_everywhere = all(v is None for v in gi + ga) and not steps["had_grad"].get(n)
         zero_everywhere = (
             not none_everywhere
-            and all(v is None or z for v, z in zip(gi + ga, init["zero"][n] + after["zero"][n]))
+            and all(
+                v is None or z
+                for v, z in zip(gi + ga, init["zero"][n] + after["zero"][n], strict=True)
+            )
             and not steps["had_grad"].get(n)
         )
         w = weight_norms[n]
@@ -317,29 +318,33 @@ def _module_table(tracker: _Tracker, init, after) -> list[dict]:
 
 def depth_ratios(layers: list[dict], modules: list[dict]) -> dict[str, Any]:
     """First-to-last ratios at init and after training:
+
     - `weight_first_last`: ||g|| of the first layer's weight over the last layer's (AUTOTRAINER);
       the first and last weights (tensors with 2+ dimensions) by backward arrival order, among
-      those with a finite, non-zero gradient;
+      those with a finite, non-zero gradient in both snapshots;
     - `delta_first_last` / `delta_max_last` / `delta_min_last`: norms of the gradient w.r.t. the
       output of the first (resp. largest, smallest) parameter-owning module over the last one's,
-      in forward order."""
+      in forward order, among modules with a non-zero one in both snapshots.
+    The same tensors and modules are compared in both snapshots."""
     out: dict[str, Any] = {}
     weights = [r for r in layers if r["ndim"] >= 2 and r["depth"] is not None]
     weights.sort(key=lambda r: r["depth"])
-    for when in ("init", "after"):
-        key = f"grad_norm_{when}"
-        usable = [r for r in weights if r[key] is not None and r[key] > 0]
-        if len(usable) >= 2:
-            last, first = usable[0], usable[-1]
+    usable = [r for r in weights if _positive(r["grad_norm_init"], r["grad_norm_after"])]
+    if len(usable) >= 2:
+        last, first = usable[0], usable[-1]
+        out["weight_first"], out["weight_last"] = first["layer"], last["layer"]
+        for when in ("init", "after"):
+            key = f"grad_norm_{when}"
             out[f"weight_first_last_{when}"] = first[key] / last[key]
-            out["weight_first"], out["weight_last"] = first["layer"], last["layer"]
-        else:
-            out[f"weight_first_last_{when}"] = None
-        key = f"out_grad_norm_{when}"
-        usable_m = [m for m in modules if m[key] is not None and m[key] > 0]
-        if len(usable_m) >= 2:
-            last_m = usable_m[-1]
-            first_m = usable_m[0]
+    else:
+        out["weight_first"] = out["weight_last"] = None
+        out["weight_first_last_init"] = out["weight_first_last_after"] = None
+    usable_m = [m for m in modules if _positive(m["out_grad_norm_init"], m["out_grad_norm_after"])]
+    if len(usable_m) >= 2:
+        first_m, last_m = usable_m[0], usable_m[-1]
+        out["delta_first"], out["delta_last"] = first_m["module"], last_m["module"]
+        for when in ("init", "after"):
+            key = f"out_grad_norm_{when}"
             top = max(usable_m[:-1], key=lambda m: m[key])
             low = min(usable_m[:-1], key=lambda m: m[key])
             out[f"delta_first_last_{when}"] = first_m[key] / last_m[key]
@@ -347,11 +352,16 @@ def depth_ratios(layers: list[dict], modules: list[dict]) -> dict[str, Any]:
             out[f"delta_min_last_{when}"] = low[key] / last_m[key]
             out[f"delta_max_module_{when}"] = top["module"]
             out[f"delta_min_module_{when}"] = low["module"]
-            out["delta_first"], out["delta_last"] = first_m["module"], last_m["module"]
-        else:
+    else:
+        out["delta_first"] = out["delta_last"] = None
+        for when in ("init", "after"):
             for k in ("first_last", "max_last", "min_last"):
                 out[f"delta_{k}_{when}"] = None
     return out
+
+
+def _positive(*values: float | None) -> bool:
+    return all(v is not None and math.isfinite(v) and v > 0 for v in values)
 
 
 @contextmanager

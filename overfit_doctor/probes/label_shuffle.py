@@ -28,6 +28,7 @@ SEED_OFFSET = 202
 HELD_OUT_MAX = 1000  # held-out samples scored each epoch (binomial SE <= 1.6 points)
 HOLDOUT_SHARE = 0.25  # of the training data, when there is no validation split
 EVAL_BATCH = 512
+MAX_EPOCH_FACTOR = 3  # small training sets get up to 3x the budget's epochs (same sample passes)
 
 
 def run(ctx: ProbeContext) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
     n = min(b.shuffle_samples, len(pool))
     X, y = train.X[pool[:n]], train.y[pool[:n]]
     scorer = Scorer(ctx, y)
+    epochs = run_epochs(b.shuffle_samples, b.shuffle_epochs, n)
 
     runs = []
     for s in range(b.seeds):
@@ -56,7 +58,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         pair: dict[str, Any] = {"seed": ctx.seed + s}
         for name, labels in (("true", y), ("shuffled", y_shuffled)):
             ctx.say(f"label shuffle: {name} labels" + (f" (seed {s + 1})" if b.seeds > 1 else ""))
-            pair[name] = train_run(ctx, scorer, X, labels, Xh, yh, seed_offset=SEED_OFFSET + s)
+            pair[name] = train_run(ctx, scorer, X, labels, Xh, yh, SEED_OFFSET + s, epochs)
         pair["labels_unchanged_by_shuffle"] = _unchanged(y, y_shuffled)
         runs.append(pair)
 
@@ -71,7 +73,8 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         "coverage": n / max(train.total, 1),
         "held_out_source": source,
         "held_out_samples": len(yh),
-        "epochs": b.shuffle_epochs,
+        "epochs": epochs,
+        "budget_epochs": b.shuffle_epochs,
         "batch_size": ctx.batch_size,
         "seeds": b.seeds,
         "num_classes": scorer.k,
@@ -82,6 +85,15 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         "majority_rate_held_out": ctx.chance_accuracy(yh) if scorer.k else None,
         "runs": runs,
     }
+
+
+def run_epochs(budget_samples: int, budget_epochs: int, n: int) -> int:
+    """Epochs of each run: the budget's sample passes (samples x epochs) spread over the
+    training samples actually used, so a small training set gets more epochs (random labels
+    need many steps to be memorized), between the budget's epochs and MAX_EPOCH_FACTOR times
+    them."""
+    passes = budget_samples * budget_epochs
+    return max(budget_epochs, min(MAX_EPOCH_FACTOR * budget_epochs, passes // max(n, 1)))
 
 
 class Scorer:
@@ -178,7 +190,7 @@ class Scorer:
         return {"loss": _num(total / max(len(y), 1)), "score": _num(score), "accuracy": _num(acc)}
 
 
-def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int) -> dict[str, Any]:
+def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int, epochs: int) -> dict[str, Any]:
     """One short training on (X, y); per-epoch curves on its training labels and held-out."""
     model = ctx.new_model(seed_offset)
     optimizer = ctx.new_optimizer(model)
@@ -187,7 +199,7 @@ def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int) -> dict[str, 
              "held_out_accuracy")
     curves: dict[str, list] = {k: [] for k in names}
     diverged = False
-    for epoch in range(ctx.budget.shuffle_epochs):
+    for epoch in range(epochs):
         model.train()
         loss_sum, seen, parts = 0.0, 0, None
         for xb, yb in ctx.batches(X, y, ctx.batch_size, ctx.seed + seed_offset + epoch):

@@ -94,7 +94,7 @@ def label_problem(ctx: ProbeContext, num_outputs: int | None = None) -> str | No
     if loss_kind(ctx) not in ("cross_entropy", "nll"):
         return None
     y = ctx.train.y
-    if torch.is_floating_point(y) or y.dim() != 1:
+    if torch.is_floating_point(y) or y.dtype == torch.bool:
         return None
     k = num_outputs if num_outputs is not None else _class_dim_size(ctx.output_shape)
     if k is None:
@@ -105,7 +105,8 @@ def label_problem(ctx: ProbeContext, num_outputs: int | None = None) -> str | No
         return None
     lo, hi = int(valid.min()), int(valid.max())
     if hi >= k:
-        return f"labels go up to {hi} but the model has {k} output(s)"
+        one_based = " (the labels look 1-based: subtract 1)" if lo == 1 and hi == k else ""
+        return f"labels go up to {hi} but the model has {k} output(s){one_based}"
     if lo < 0:
         return f"negative label {lo} (and not the loss's ignore_index {ignore})"
     return None

@@ -115,6 +115,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         "distinct_targets": int(torch.unique(y).numel()),
         "output_activation": output_activation(model),
         "output_range": _range(outputs),
+        "output_spread": output_spread(outputs, y, task),
         "trainable_parameters": sum(p.numel() for _, p in named),
         "trainable_tensors": len(named),
         **grad_audit,
@@ -263,6 +264,23 @@ def output_activation(model: nn.Module) -> str | None:
         if not list(m.children()):
             last = m
     return type(last).__name__ if isinstance(last, _OUTPUT_ACTIVATIONS) else None
+
+
+def output_spread(out: torch.Tensor | None, y: torch.Tensor, task: str) -> float | None:
+    """How much the outputs differ between samples. Classification: ||out - mean over samples||
+    / ||out|| (the share of the logits that is not common to every sample). Regression: the
+    same spread relative to the targets' spread. Near 0: every sample gets the same output, the
+    input does not get through. None when undefined (one sample, non-finite, all zero)."""
+    if out is None or len(out) < 2 or not bool(out.isfinite().all()):
+        return None
+    o = out.detach().double().reshape(len(out), -1)
+    across = float((o - o.mean(0)).norm())
+    if task == "regression":
+        t = y.detach().double().reshape(len(y), -1)
+        ref = float((t - t.mean(0)).norm())
+    else:
+        ref = float(o.norm())
+    return across / ref if ref > 0 else None
 
 
 def thin(values: list, limit: int) -> list:

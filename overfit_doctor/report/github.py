@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,14 @@ _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 TOOL = "overfit-doctor"
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def escape_data(text: Any) -> str:
-    """The message part of a workflow command."""
-    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message part of a workflow command. Other control characters (an ANSI escape from a
+    log would restyle the job log) become U+FFFD."""
+    text = _CONTROL.sub("\ufffd", str(text))
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: Any) -> str:

@@ -27,11 +27,11 @@ from overfit_doctor import catalogue
 from overfit_doctor.diagnosis import Action, CheckRecord, Diagnosis, Finding
 from overfit_doctor.report.text import framework_of, spec_line
 
-MAX_PLOTS = 16  # figures drawn; the others are listed by name
 _CALM = ("healthy", "still_improving", "insufficient_data")
 _TONE = {"healthy": "ok", "still_improving": "info", "insufficient_data": "muted"}
 _ICON = {"error": "✖", "warning": "▲", "info": "●"}
 _LEAD_SECTIONS = ("What it detects",)
+_SHORT_VALUE = 32  # longer evidence values get a row of their own, below the compact table
 CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
     "form-action 'none'"
@@ -51,7 +51,7 @@ def render(
     files. `framework` picks the snippet shown first (default: the one that suits the logs)."""
     d = diagnosis
     fw = _framework(d, framework)
-    drawn, not_drawn = _plots(d, image_format) if plots else ([], [])
+    drawn, not_drawn, no_plots = _plots(d, image_format) if plots else ([], [], "")
     anchors = _finding_anchors(d.findings)
     code_anchor: dict[str, str] = {}
     for f, anchor in zip(d.findings, anchors, strict=True):
@@ -59,7 +59,7 @@ def render(
     figure_anchor = {p["key"]: p["anchor"] for p in drawn}
     action_anchor = {a.remedy: f"action-{i}" for i, a in enumerate(d.actions, 1)}
     context = {
-        "css": Markup(_css()),  # noqa: S704 - packaged static file
+        "css": Markup(_css()),
         "csp": CSP,
         "title": _title(d),
         "version": d.tool_version,
@@ -67,20 +67,16 @@ def render(
         "subject": _subject(d),
         "verdict": _verdict(d),
         "calm": d.verdict in _CALM,
-        "actions": [
-            _action(i, a, fw, code_anchor) for i, a in enumerate(d.actions, 1)
-        ],
+        "actions": [_action(i, a, fw, code_anchor) for i, a in enumerate(d.actions, 1)],
         "findings": [
-            _finding(f, anchors[i], figure_anchor, action_anchor)
-            for i, f in enumerate(d.findings)
+            _finding(f, anchors[i], figure_anchor, action_anchor) for i, f in enumerate(d.findings)
         ],
         "plots": drawn,
         "not_drawn": not_drawn,
+        "no_plots": no_plots,
         "runs": [_run(r) for r in d.runs],
         "spec": _spec(d.inputs.get("spec")),
-        "inputs": rows(
-            {k: v for k, v in d.inputs.items() if k != "spec"}
-        ),
+        "inputs": rows({k: v for k, v in d.inputs.items() if k != "spec"}),
         "settings": rows(d.settings),
         "checks": [_check(c) for c in _ordered_checks(d.checks)],
         "check_counts": _check_counts(d.checks),
@@ -101,7 +97,13 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["wbr"] = wbr
     return env
+
+
+def wbr(text: Any) -> Markup:
+    """Escaped text with line-break opportunities after `.`, `_` and `/` (long keys, paths)."""
+    return Markup(re.sub(r"([._/])", r"\1<wbr>", str(escape(text))))  # escaped, then <wbr>
 
 
 @lru_cache(maxsize=1)
@@ -119,6 +121,15 @@ def _framework(d: Diagnosis, framework: str | None) -> str:
     return found.pop() if len(found) == 1 else "pytorch"
 
 
+def _spec_line(spec: Mapping[str, Any]) -> str:
+    try:
+        return spec_line(dict(spec))
+    except (TypeError, ValueError, AttributeError):  # a hand-edited report
+        return "spec: " + ", ".join(
+            f"{k} {format_value(v)}" for k, v in spec.items() if not isinstance(v, Mapping)
+        )
+
+
 def _title(d: Diagnosis) -> str:
     names = ", ".join(r.name for r in d.runs[:3]) + (" …" if len(d.runs) > 3 else "")
     what = names or ("model spec" if d.inputs.get("spec") else "")
@@ -129,15 +140,17 @@ def _subject(d: Diagnosis) -> list[str]:
     lines = []
     spec = d.inputs.get("spec")
     if isinstance(spec, Mapping):
-        lines.append(spec_line(dict(spec)))
+        lines.append(_spec_line(spec))
     paths = d.inputs.get("paths") or []
     if paths:
         lines.append("logs: " + ", ".join(str(p) for p in paths))
     if d.runs:
         n = len(d.runs)
-        lines.append(f"{n} run{'s' if n != 1 else ''}: " + ", ".join(
-            f"{r.name} ({r.format})" for r in d.runs[:6]
-        ) + (f" and {n - 6} more" if n > 6 else ""))
+        lines.append(
+            f"{n} run{'s' if n != 1 else ''}: "
+            + ", ".join(f"{r.name} ({r.format})" for r in d.runs[:6])
+            + (f" and {n - 6} more" if n > 6 else "")
+        )
     return lines
 
 
@@ -159,15 +172,17 @@ def _verdict(d: Diagnosis) -> dict[str, Any]:
         message = d.findings[0].message
     else:
         message = ""
-    counts = {s: sum(f.severity.label == s for f in d.findings) for s in ("error", "warning",
-                                                                          "info")}
+    counts = {
+        s: sum(f.severity.label == s for f in d.findings) for s in ("error", "warning", "info")
+    }
     return {
         "label": human(d.verdict),
         "tone": tone,
         "message": message,
         "counts": counts,
         "runs": [(r.name, human(r.verdict), _TONE.get(r.verdict, "warning")) for r in d.runs]
-        if len(d.runs) > 1 else [],
+        if len(d.runs) > 1
+        else [],
     }
 
 
@@ -221,6 +236,7 @@ def _finding(
     except KeyError:
         rule = None
     evidence = rows(f.evidence)
+    short = [r for r in evidence if len(r[1]) <= _SHORT_VALUE]
     return {
         "anchor": anchor,
         "code": f.code,
@@ -233,7 +249,8 @@ def _finding(
         "message": f.message,
         "where": where_line(f.where),
         "evidence": evidence,
-        "evidence_rows": side_by_side(evidence) if len(evidence) > 6 else [[r] for r in evidence],
+        "evidence_rows": side_by_side(short) if len(short) > 6 else [[r] for r in short],
+        "evidence_long": [r for r in evidence if len(r[1]) > _SHORT_VALUE],
         "figure": figure_anchor.get(f.figure or ""),
         "figure_key": f.figure,
         "fixes": _fixes(rule, action_anchor) if rule is not None else [],
@@ -248,8 +265,9 @@ def _fixes(rule: Any, action_anchor: dict[str, str]) -> list[dict[str, Any]]:
             rem = catalogue.remedy(rid)
         except KeyError:
             continue
-        out.append({"title": rem.title, "effort": rem.effort.value,
-                    "anchor": action_anchor.get(rid)})
+        out.append(
+            {"title": rem.title, "effort": rem.effort.value, "anchor": action_anchor.get(rid)}
+        )
     return out
 
 
@@ -326,9 +344,12 @@ def format_value(v: Any) -> str:
         if not v:
             return "none"
         items = [format_value(x) for x in v[:8]]
-        return ", ".join(items) + (f" … (+{len(v) - 8})" if len(v) > 8 else "")
+        more = f" … (+{len(v) - 8})" if len(v) > 8 else ""
+        if any(isinstance(x, Mapping) for x in v):  # records: one a line
+            return "\n".join(items) + more
+        return ", ".join(items) + more
     if isinstance(v, Mapping):
-        return ", ".join(f"{k}={format_value(x)}" for k, x in v.items())
+        return " · ".join(f"{k}: {format_value(x)}" for k, x in v.items())
     return str(v)
 
 
@@ -387,7 +408,7 @@ def inline_markdown(text: str) -> Markup:
         s = _EM.sub(r"<em>\1</em>", s)
         s = _URL.sub(_link, s)
         out.append(s)
-    return Markup("".join(out))  # noqa: S704 - built from escaped text and fixed tags
+    return Markup("".join(out))
 
 
 def _link(m: re.Match[str]) -> str:
@@ -395,7 +416,7 @@ def _link(m: re.Match[str]) -> str:
     tail = _URL_TAIL.search(url)
     rest = ""
     if tail:
-        url, rest = url[: tail.start()], url[tail.start():]
+        url, rest = url[: tail.start()], url[tail.start() :]
     if not url.split("://", 1)[1]:
         return m.group(0)
     return f'<a href="{url}" rel="noopener noreferrer">{url}</a>{rest}'
@@ -441,8 +462,10 @@ def markdown_subset(md: str) -> Markup:
                     items.append([len(m.group(1)), tag, m.group(3)])
                 elif cur.strip() and cur.startswith((" ", "\t")) and items:
                     items[-1][2] += " " + cur.strip()
-                elif not cur.strip() and i + 1 < len(lines) and (
-                    _LIST_ITEM.match(lines[i + 1]) or lines[i + 1].startswith("  ")
+                elif (
+                    not cur.strip()
+                    and i + 1 < len(lines)
+                    and (_LIST_ITEM.match(lines[i + 1]) or lines[i + 1].startswith("  "))
                 ):
                     pass  # a blank line inside the list
                 else:
@@ -451,14 +474,20 @@ def markdown_subset(md: str) -> Markup:
             out.append(_list(items))
         else:
             para = []
-            while i < len(lines) and lines[i].strip() and not (
-                _FENCE.match(lines[i]) or _HEADING.match(lines[i])
-                or lines[i].lstrip().startswith("|") or _LIST_ITEM.match(lines[i])
+            while (
+                i < len(lines)
+                and lines[i].strip()
+                and not (
+                    _FENCE.match(lines[i])
+                    or _HEADING.match(lines[i])
+                    or lines[i].lstrip().startswith("|")
+                    or _LIST_ITEM.match(lines[i])
+                )
             ):
                 para.append(lines[i].strip())
                 i += 1
             out.append(f"<p>{inline_markdown(' '.join(para))}</p>")
-    return Markup("\n".join(out))  # noqa: S704 - built from escaped text and fixed tags
+    return Markup("\n".join(out))
 
 
 def _list(items: list[list[Any]]) -> str:
@@ -505,8 +534,9 @@ def _table(lines: list[str]) -> str:
 
     out = ['<table class="md">']
     if head is not None:
-        out.append("<thead><tr>" + "".join(cell("th", c, j) for j, c in enumerate(head))
-                   + "</tr></thead>")
+        out.append(
+            "<thead><tr>" + "".join(cell("th", c, j) for j, c in enumerate(head)) + "</tr></thead>"
+        )
     out.append("<tbody>")
     for r in rows_:
         out.append("<tr>" + "".join(cell("td", c, j) for j, c in enumerate(r)) + "</tr>")
@@ -517,38 +547,31 @@ def _table(lines: list[str]) -> str:
 # --------------------------------------------------------------------------- plots
 
 
-def plot_keys(d: Diagnosis) -> list[str]:
-    """Figures in the order shown: those findings point at, then each run's loss, then the
-    rest (spec figures and other metrics) in the order the diagnosis holds them."""
-    keys = [f.figure for f in d.findings if f.figure and f.figure in d.figures]
-    losses = [
-        k for k, fig in d.figures.items()
-        if isinstance(fig, Mapping) and fig.get("kind") == "curves" and fig.get("metric") == "loss"
-    ]
-    keys += losses + list(d.figures)
-    return list(dict.fromkeys(keys))
-
-
-def _plots(d: Diagnosis, image_format: str) -> tuple[list[dict[str, Any]], list[str]]:
+def _plots(d: Diagnosis, image_format: str) -> tuple[list[dict[str, Any]], list[str], str]:
+    """(plots drawn, keys of those left out, why no plot could be drawn at all)."""
     if not d.figures:
-        return [], []
-    from overfit_doctor.report import plots  # matplotlib: only when there is a figure to draw
-
-    keys = [k for k in plot_keys(d) if plots.drawable(d.figures[k])]
-    shown, rest = keys[:MAX_PLOTS], keys[MAX_PLOTS:]
+        return [], [], ""
+    try:
+        from overfit_doctor.report import plots  # matplotlib: only when there is a figure to draw
+    except ImportError as exc:
+        return [], [], f"matplotlib is not installed ({exc}): pip install matplotlib"
+    keys = plots.plot_keys(d)
+    shown, rest = keys[: plots.MAX_PLOTS], keys[plots.MAX_PLOTS :]
     drawn = []
     for i, p in enumerate(plots.draw_all(d.figures, shown, fmt=image_format), 1):
-        drawn.append({
-            "anchor": f"fig-{i}",
-            "key": p.key,
-            "kind": p.kind,
-            "title": p.title,
-            "caption": p.caption,
-            "uri": p.uri,
-            "width": p.width_px,
-            "height": p.height_px,
-        })
-    return drawn, rest
+        drawn.append(
+            {
+                "anchor": f"fig-{i}",
+                "key": p.key,
+                "kind": p.kind,
+                "title": p.title,
+                "caption": p.caption,
+                "uri": p.uri,
+                "width": p.width_px,
+                "height": p.height_px,
+            }
+        )
+    return drawn, rest, ""
 
 
 # --------------------------------------------------------------------------- inputs, checks
@@ -569,7 +592,11 @@ def _run(r: Any) -> dict[str, Any]:
 def _spec(spec: Any) -> dict[str, Any] | None:
     if not isinstance(spec, Mapping):
         return None
-    return {"line": spec_line(dict(spec)), "rows": rows(spec)}
+    items = rows(spec)
+    return {
+        "line": spec_line(dict(spec)),
+        "rows": side_by_side(items) if len(items) > 6 else [[r] for r in items],
+    }
 
 
 _STATUS_ORDER = {"errored": 0, "ran": 1, "skipped": 2}

@@ -34,6 +34,7 @@ _INLINE = re.compile(r"([\\`*_\[\]|~$])")
 # What would start a heading, list item, thematic break or setext underline at a line start.
 _LEADING_MARK = re.compile(r"^([#+\-=])")
 _LEADING_NUMBER = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # shown as U+FFFD
 
 
 def render(
@@ -76,6 +77,7 @@ def escape(value: Any) -> str:
     """`value` as Markdown inline text that renders as itself: no HTML, no markup, one line,
     safe in a table cell."""
     text = str(value).replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    text = _CONTROL.sub("\ufffd", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _INLINE.sub(r"\\\1", text)
 
@@ -289,13 +291,9 @@ def _link(path: Path, output: Path | None) -> str:
 
 
 def _plots(d: Diagnosis, images: dict[str, Path], output: Path | None) -> str:
-    if not images:
-        return ""
-    order = [f.figure for f in d.findings if f.figure in images]
-    order += sorted(k for k in images if k not in order)
+    """Every saved image, in the order the plotting module chose (the HTML report's)."""
     return "\n\n".join(
-        f"![{escape(_plot_title(d, k))}]({_link(images[k], output)})"
-        for k in dict.fromkeys(order)
+        f"![{escape(_plot_title(d, key))}]({_link(path, output)})" for key, path in images.items()
     )
 
 

@@ -13,18 +13,21 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 from matplotlib.transforms import blended_transform_factory
 
 from overfit_doctor.history.keys import direction
 
+MAX_PLOTS = 16  # figures drawn per report; the others are listed by name
 WIDTH_IN = 6.4
 HEIGHT_IN = 3.2
 DPI = 100
@@ -98,8 +101,10 @@ def drawable(figure: Any) -> bool:
     if kind == "bars":
         cats = _list(figure.get("categories"))
         series = figure.get("series") or {}
-        return bool(cats) and isinstance(series, Mapping) and any(
-            _finite_count(v) > 0 for v in series.values()
+        return (
+            bool(cats)
+            and isinstance(series, Mapping)
+            and any(_finite_count(v) > 0 for v in series.values())
         )
     if kind == "histograms":
         return any(_panel_ok(p) for p in _list(figure.get("panels")))
@@ -125,8 +130,9 @@ def draw(key: str, figure: Mapping[str, Any], *, fmt: str = "svg") -> Plot | Non
                 raise ValueError(f"unknown image format {fmt!r}")
         finally:
             w, h = fig.get_size_inches()
-    return Plot(key, figure["kind"], title, caption, mime, buf.getvalue(),
-                round(w * DPI), round(h * DPI))
+    return Plot(
+        key, figure["kind"], title, caption, mime, buf.getvalue(), round(w * DPI), round(h * DPI)
+    )
 
 
 def draw_all(figures: Mapping[str, Any], keys: Iterable[str], *, fmt: str = "svg") -> list[Plot]:
@@ -137,6 +143,39 @@ def draw_all(figures: Mapping[str, Any], keys: Iterable[str], *, fmt: str = "svg
         if plot is not None:
             plots.append(plot)
     return plots
+
+
+def plot_keys(diagnosis: Any) -> list[str]:
+    """The drawable figures of a Diagnosis in the order reports show them: those findings point
+    at, then each run's loss curves, then the rest (spec figures, other metrics) in the order the
+    diagnosis holds them. Reports draw the first MAX_PLOTS and list the others by name."""
+    figures = diagnosis.figures
+    keys = [f.figure for f in diagnosis.findings if f.figure and f.figure in figures]
+    keys += [
+        k
+        for k, fig in figures.items()
+        if isinstance(fig, Mapping) and fig.get("kind") == "curves" and fig.get("metric") == "loss"
+    ]
+    keys += list(figures)
+    return [k for k in dict.fromkeys(keys) if drawable(figures[k])]
+
+
+def save_figures(diagnosis: Any, folder: str | Path, *, fmt: str = "png") -> dict[str, Path]:
+    """Write the first MAX_PLOTS drawable figures of `diagnosis` into `folder` as image files
+    (`01-curves_run_loss.png`...), for reports that link their images (Markdown); returns the
+    path of each by figure key."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    saved: dict[str, Path] = {}
+    for key in plot_keys(diagnosis)[:MAX_PLOTS]:
+        plot = draw(key, diagnosis.figures[key], fmt=fmt)
+        if plot is None:
+            continue
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._-")[:80] or "figure"
+        path = folder / f"{len(saved) + 1:02d}-{slug}.{fmt}"
+        path.write_bytes(plot.data)
+        saved[key] = path
+    return saved
 
 
 # --------------------------------------------------------------------------- values
@@ -236,22 +275,47 @@ def plain(text: Any) -> str:
 
 
 def _short(text: str, n: int = 48) -> str:
-    return text if len(text) <= n else "…" + text[-(n - 1):]
+    return text if len(text) <= n else "…" + text[-(n - 1) :]
 
 
 # --------------------------------------------------------------------------- drawing helpers
 
 
 def _new(height: float = HEIGHT_IN) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI, layout="constrained")
+    # Fixed margins, no layout engine: constrained layout would measure every text twice and
+    # cost more than the drawing itself.
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
     return fig, fig.add_subplot()
 
 
-def _legend(fig: Figure, ax: Any) -> None:
+def _finish(fig: Figure, ax: Any, *, left_in: float = 0.78) -> None:
+    """Margins in inches, and the legend in rows of three below the axes."""
+    width, height = fig.get_size_inches()
     handles, labels = ax.get_legend_handles_labels()
+    rows = math.ceil(len(handles) / 3)
+    bottom_in = 0.52 + (0.06 + 0.17 * rows if handles else 0.0)
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 3),
-                   handlelength=1.8, columnspacing=1.4)
+        fig.legend(
+            handles,
+            labels,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.02),
+            ncols=min(len(handles), 3),
+            handlelength=1.8,
+            columnspacing=1.4,
+        )
+    fig.subplots_adjust(
+        left=left_in / width,
+        right=1 - 0.18 / width,
+        top=1 - 0.32 / height,
+        bottom=bottom_in / height,
+    )
+
+
+def _log_axis(axis: Any) -> None:
+    """Log axis ticks as plain numbers (`0.001`, `1e-05`): mathtext labels are slow to lay out."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _mark_nonfinite(ax: Any, x: np.ndarray, y: np.ndarray, labelled: list[bool]) -> int:
@@ -260,9 +324,19 @@ def _mark_nonfinite(ax: Any, x: np.ndarray, y: np.ndarray, labelled: list[bool])
     if not bad.any():
         return 0
     trans = blended_transform_factory(ax.transData, ax.transAxes)
-    ax.plot(x[bad], np.full(int(bad.sum()), 0.97), linestyle="none", marker="x", markersize=5,
-            markeredgewidth=1.4, color=_BAD_COLOR, transform=trans, clip_on=False, zorder=5,
-            label=None if labelled[0] else "non-finite value (nan/inf)")
+    ax.plot(
+        x[bad],
+        np.full(int(bad.sum()), 0.97),
+        linestyle="none",
+        marker="x",
+        markersize=5,
+        markeredgewidth=1.4,
+        color=_BAD_COLOR,
+        transform=trans,
+        clip_on=False,
+        zorder=5,
+        label=None if labelled[0] else "non-finite value (nan/inf)",
+    )
     labelled[0] = True
     return int(bad.sum())
 
@@ -270,8 +344,15 @@ def _mark_nonfinite(ax: Any, x: np.ndarray, y: np.ndarray, labelled: list[bool])
 def _line(ax: Any, x: np.ndarray, y: np.ndarray, color: str, label: str) -> None:
     finite = np.where(np.isfinite(y), y, np.nan)
     few = np.isfinite(finite).sum() <= 30
-    ax.plot(x, finite, color=color, linewidth=1.5, label=label,
-            marker="o" if few else None, markersize=2.8)
+    ax.plot(
+        x,
+        finite,
+        color=color,
+        linewidth=1.5,
+        label=label,
+        marker="o" if few else None,
+        markersize=2.8,
+    )
 
 
 def _color(i: int) -> str:
@@ -303,6 +384,7 @@ def _curves(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
     log = wants_log(y for _, y in series.values())
     if log:
         ax.set_yscale("log")
+        _log_axis(ax.yaxis)
         caption.append("log scale")
     labelled = [False]
     bad_total = 0
@@ -322,9 +404,18 @@ def _curves(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
         if best is not None:
             bx, by = best
             name = _SPLIT_NAMES.get(ref_split, ref_split)
-            ax.plot([bx], [by], linestyle="none", marker="*", markersize=11, color="#f2b705",
-                    markeredgecolor="#5c4400", markeredgewidth=0.7, zorder=6,
-                    label=f"best {name} {fmt_value(by)} ({x_label} {fmt_value(bx)})")
+            ax.plot(
+                [bx],
+                [by],
+                linestyle="none",
+                marker="*",
+                markersize=11,
+                color="#f2b705",
+                markeredgecolor="#5c4400",
+                markeredgewidth=0.7,
+                zorder=6,
+                label=f"best {name} {fmt_value(by)} ({x_label} {fmt_value(bx)})",
+            )
             caption.append(f"best {name} {metric} {fmt_value(by)} at {x_label} {fmt_value(bx)}")
 
     _integer_ticks(ax, (x for x, _ in series.values()))
@@ -333,14 +424,15 @@ def _curves(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
     ax.set_title(plain(_short(title, 70)), loc="left")
     ax.set_xlabel(plain(x_label))
     ax.set_ylabel(plain(_short(metric, 30)))
-    _legend(fig, ax)
+    _finish(fig, ax)
     splits = ", ".join(_SPLIT_NAMES.get(s, s) for s in series)
     text = f"{metric} per {x_label} ({splits})" + (f", run {run}" if run else "")
     return fig, title, "; ".join([text, *caption])
 
 
-def _shade_gap(ax: Any, train: tuple[np.ndarray, np.ndarray],
-               val: tuple[np.ndarray, np.ndarray]) -> None:
+def _shade_gap(
+    ax: Any, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray]
+) -> None:
     """Shade between the curves, on the validation points that the training curve spans."""
     tx, ty = train
     vx, vy = val
@@ -354,8 +446,17 @@ def _shade_gap(ax: Any, train: tuple[np.ndarray, np.ndarray],
     if inside.sum() < 2:
         return
     t_on_v = np.interp(vx, tx, ty)
-    ax.fill_between(vx, t_on_v, vy, where=inside, interpolate=False, color="#e8710a",
-                    alpha=0.12, linewidth=0, label="train/validation gap")
+    ax.fill_between(
+        vx,
+        t_on_v,
+        vy,
+        where=inside,
+        interpolate=False,
+        color="#e8710a",
+        alpha=0.12,
+        linewidth=0,
+        label="train/validation gap",
+    )
 
 
 def _best_point(metric: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
@@ -389,23 +490,40 @@ def _draw_marks(ax: Any, marks: Mapping[str, Any], x_label: str) -> list[str]:
         if code == "OD101":
             x = _mark_x(mark, "best", x_label)
             if x is not None:
-                ax.axvline(x, color=_ONSET_COLOR, linestyle="--", linewidth=1.1, zorder=4,
-                           label=f"overfitting onset (OD101, {x_label} {fmt_value(x)})")
+                ax.axvline(
+                    x,
+                    color=_ONSET_COLOR,
+                    linestyle="--",
+                    linewidth=1.1,
+                    zorder=4,
+                    label=f"overfitting onset (OD101, {x_label} {fmt_value(x)})",
+                )
                 notes.append(f"overfitting onset (OD101) at {x_label} {fmt_value(x)}")
         elif code == "OD103":
             x = _mark_x(mark, "stop", x_label)
             if x is not None:
-                ax.axvline(x, color=_STOP_COLOR, linestyle=":", linewidth=1.6, zorder=4,
-                           label=f"early stop (OD103, {x_label} {fmt_value(x)})")
+                ax.axvline(
+                    x,
+                    color=_STOP_COLOR,
+                    linestyle=":",
+                    linewidth=1.6,
+                    zorder=4,
+                    label=f"early stop (OD103, {x_label} {fmt_value(x)})",
+                )
                 notes.append(f"early stopping (OD103) would stop at {x_label} {fmt_value(x)}")
         else:
             for kind in ("best", "stop"):
                 x = _mark_x(mark, kind, x_label)
                 if x is None:
                     continue
-                ax.axvline(x, color=_MARK_COLORS[other % len(_MARK_COLORS)], linestyle="-.",
-                           linewidth=1.0, zorder=4,
-                           label=f"{plain(code)} {kind} ({x_label} {fmt_value(x)})")
+                ax.axvline(
+                    x,
+                    color=_MARK_COLORS[other % len(_MARK_COLORS)],
+                    linestyle="-.",
+                    linewidth=1.0,
+                    zorder=4,
+                    label=f"{plain(code)} {kind} ({x_label} {fmt_value(x)})",
+                )
                 notes.append(f"{code} {kind} at {x_label} {fmt_value(x)}")
                 other += 1
     return notes
@@ -426,6 +544,7 @@ def _lines(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
     log = bool(figure.get("log_y")) and wants_log_ok(y for _, y in series.values())
     if log:
         ax.set_yscale("log")
+        _log_axis(ax.yaxis)
         caption.append("log scale")
     labelled = [False]
     bad = 0
@@ -439,7 +558,7 @@ def _lines(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
     ax.set_title(plain(_short(title, 70)), loc="left")
     ax.set_xlabel(plain(x_label))
     ax.set_ylabel(plain(_short(y_label, 30)))
-    _legend(fig, ax)
+    _finish(fig, ax)
     text = f"{title}: {', '.join(series)}" if title else ", ".join(series)
     return fig, title or "lines", "; ".join([text, *caption])
 
@@ -466,12 +585,13 @@ def _bars(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
         v = _array(values)[: len(cats)]
         series[str(name)] = np.concatenate([v, np.full(len(cats) - len(v), np.nan)])
     n, k = len(cats), max(len(series), 1)
-    height = max(2.4, min(12.0, 0.9 + n * (0.18 + 0.07 * k)))
+    height = max(2.4, min(12.0, 1.3 + n * (0.18 + 0.07 * k)))
     fig, ax = _new(height)
     ax.grid(axis="y", visible=False)
     log = bool(figure.get("log_y")) and wants_log_ok(series.values())
     if log:
         ax.set_xscale("log")
+        _log_axis(ax.xaxis)
         caption.append("log scale")
     pos = np.arange(n, dtype=float)
     h = 0.8 / k
@@ -481,27 +601,49 @@ def _bars(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
     for i, (name, v) in enumerate(series.items()):
         y = pos - 0.4 + h * (i + 0.5)
         ok = np.isfinite(v) & ((v > 0) if log else True)
-        ax.barh(y[ok], v[ok], height=h * 0.92, color=_PALETTE[i % len(_PALETTE)],
-                label=plain(_short(name, 40)) if k > 1 else None)
+        ax.barh(
+            y[ok],
+            v[ok],
+            height=h * 0.92,
+            color=_PALETTE[i % len(_PALETTE)],
+            label=plain(_short(name, 40)) if k > 1 else None,
+        )
         if log:  # zeros and negatives have no place on a log axis: say so
             for yy in y[np.isfinite(v) & (v <= 0)]:
-                ax.text(0.005, yy, "0", transform=trans, va="center", ha="left",
-                        fontsize=7, color="#5f6b76")
+                ax.text(
+                    0.005,
+                    yy,
+                    "0",
+                    transform=trans,
+                    va="center",
+                    ha="left",
+                    fontsize=7,
+                    color="#5f6b76",
+                )
         nonfinite = ~np.isfinite(v)
         if nonfinite.any():
             bad += int(nonfinite.sum())
-            ax.plot(np.full(int(nonfinite.sum()), 0.01), y[nonfinite], linestyle="none",
-                    marker="x", color=_BAD_COLOR, markersize=5, markeredgewidth=1.4,
-                    transform=trans, clip_on=False,
-                    label=None if labelled else "non-finite value (nan/inf)")
+            ax.plot(
+                np.full(int(nonfinite.sum()), 0.01),
+                y[nonfinite],
+                linestyle="none",
+                marker="x",
+                color=_BAD_COLOR,
+                markersize=5,
+                markeredgewidth=1.4,
+                transform=trans,
+                clip_on=False,
+                label=None if labelled else "non-finite value (nan/inf)",
+            )
             labelled = True
     if bad:
         caption.append(f"{bad} non-finite value(s) marked ×")
-    ax.set_yticks(pos, [plain(_short(c, 36)) for c in cats])
+    ticks = [_short(c, 36) for c in cats]
+    ax.set_yticks(pos, [plain(t) for t in ticks])
     ax.invert_yaxis()  # first category on top
     ax.set_title(plain(_short(title, 70)), loc="left")
     ax.set_xlabel(plain(y_label))
-    _legend(fig, ax)
+    _finish(fig, ax, left_in=min(2.8, 0.3 + 0.058 * max(map(len, ticks), default=4)))
     text = f"{title}: {len(cats)} categories ({', '.join(series)})"
     return fig, title or "bars", "; ".join([text, *caption])
 
@@ -518,8 +660,18 @@ def _histograms(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
         panels = panels[:MAX_HISTOGRAM_PANELS]
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)
-    fig = Figure(figsize=(WIDTH_IN, 0.55 + 1.75 * rows), dpi=DPI, layout="constrained")
+    top_in, bottom_in, row_in = (0.72 if title else 0.45), 0.62, 1.75
+    height = top_in + bottom_in + row_in * rows
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
     axes = fig.subplots(rows, cols, squeeze=False)
+    fig.subplots_adjust(
+        left=0.62 / WIDTH_IN,
+        right=1 - 0.15 / WIDTH_IN,
+        top=1 - top_in / height,
+        bottom=bottom_in / height,
+        hspace=0.62 / (row_in - 0.62),
+        wspace=0.32,
+    )
     ref_drawn = False
     for ax, panel in zip(axes.flat, panels, strict=False):
         edges = _array(panel["edges"])
@@ -536,20 +688,38 @@ def _histograms(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
             xs = np.linspace(edges[0], edges[-1], 200)
             width = float(np.mean(np.diff(edges)))
             pdf = np.exp(-0.5 * (xs / ref) ** 2) / (ref * math.sqrt(2 * math.pi))
-            ax.plot(xs, counts.sum() * width * pdf, color=_ONSET_COLOR, linewidth=1.1,
-                    linestyle="--", label=None if ref_drawn else "reference normal (He/Xavier)")
+            ax.plot(
+                xs,
+                counts.sum() * width * pdf,
+                color=_ONSET_COLOR,
+                linewidth=1.1,
+                linestyle="--",
+                label=None if ref_drawn else "reference normal (He/Xavier)",
+            )
             ref_drawn = True
             sub.append(f"ref {ref:.3g}")
         ax.set_ylim(0, top)  # the histogram stays readable; a far taller reference is clipped
         name = plain(_short(str(panel.get("name", "")), 34))
-        ax.set_title(name + ("\n" + ", ".join(sub) if sub else ""), fontsize=7.5,
-                     fontweight="normal", loc="left")
+        ax.set_title(
+            name + ("\n" + ", ".join(sub) if sub else ""),
+            fontsize=7.5,
+            fontweight="normal",
+            loc="left",
+        )
         ax.tick_params(labelsize=6.5)
         ax.grid(axis="x", visible=False)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     if title:
-        fig.suptitle(plain(_short(title, 80)), x=0.01, ha="left", fontsize=9, fontweight="bold")
+        fig.suptitle(
+            plain(_short(title, 80)),
+            x=0.62 / WIDTH_IN,
+            y=1 - 0.1 / height,
+            ha="left",
+            va="top",
+            fontsize=9,
+            fontweight="bold",
+        )
     if ref_drawn:
         handles, labels = axes.flat[0].get_legend_handles_labels()
         for ax in axes.flat:
@@ -557,7 +727,7 @@ def _histograms(figure: Mapping[str, Any]) -> tuple[Figure, str, str]:
             if h:
                 handles, labels = h, lab
                 break
-        fig.legend(handles, labels, loc="outside lower center")
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.01))
         caption.append("dashed: the reference normal density scaled to the counts")
     text = f"{title}: {len(panels)} histogram(s)" if title else f"{len(panels)} histogram(s)"
     return fig, title or "histograms", "; ".join([text, *caption])

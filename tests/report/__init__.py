@@ -4,6 +4,7 @@ HTML tag collector."""
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 from html.parser import HTMLParser
 from pathlib import Path
@@ -59,10 +60,14 @@ def spec_like_figures() -> dict[str, Any]:
             "y_label": "accuracy",
             "log_y": False,
             "series": {
-                "true labels": {"x": list(range(20)), "y": [min(1, 0.1 + 0.08 * e) for e in
-                                                            range(20)]},
-                "shuffled labels": {"x": list(range(20)),
-                                    "y": [0.1 + 0.01 * e for e in range(19)] + ["nan"]},
+                "true labels": {
+                    "x": list(range(20)),
+                    "y": [min(1, 0.1 + 0.08 * e) for e in range(20)],
+                },
+                "shuffled labels": {
+                    "x": list(range(20)),
+                    "y": [0.1 + 0.01 * e for e in range(19)] + ["nan"],
+                },
             },
         },
         "gradient_flow/norms": {
@@ -85,8 +90,11 @@ def spec_like_figures() -> dict[str, Any]:
             "kind": "histograms",
             "title": "Weights per layer against the He/Xavier reference",
             "panels": [
-                _panel(name, std, ref) for name, std, ref in (
-                    (layers[0], 0.05, 0.05), (layers[1], 0.5, 0.06), (layers[2], 0.01, 0.06),
+                _panel(name, std, ref)
+                for name, std, ref in (
+                    (layers[0], 0.05, 0.05),
+                    (layers[1], 0.5, 0.06),
+                    (layers[2], 0.01, 0.06),
                     ("head.weight", 0.1, None),
                 )
             ],
@@ -96,10 +104,12 @@ def spec_like_figures() -> dict[str, Any]:
 
 def _panel(name: str, std: float, ref: float | None) -> dict[str, Any]:
     edges = [std * (-4 + 8 * i / 24) for i in range(25)]
-    centers = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
+    centers = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
     width = edges[1] - edges[0]
-    counts = [round(4096 * width * math.exp(-0.5 * (c / std) ** 2) / (std * math.sqrt(2 * math.pi)))
-              for c in centers]
+    counts = [
+        round(4096 * width * math.exp(-0.5 * (c / std) ** 2) / (std * math.sqrt(2 * math.pi)))
+        for c in centers
+    ]
     return {"name": name, "edges": edges, "counts": counts, "reference_std": ref, "std": std}
 
 
@@ -117,29 +127,61 @@ def spec_like_diagnosis(*, hostile: bool = False) -> Diagnosis:
         "x_label": "epoch",
         "series": {
             "train": {"x": list(range(30)), "y": [1 / (1 + e) for e in range(30)]},
-            "val": {"x": list(range(30)),
-                    "y": [0.5 + 0.002 * (e - 8) ** 2 for e in range(28)] + ["nan", "inf"]},
+            "val": {
+                "x": list(range(30)),
+                "y": [0.5 + 0.002 * (e - 8) ** 2 for e in range(28)] + ["nan", "inf"],
+            },
         },
         "marks": {"OD101": {"best_epoch": 8}, "OD103": {"best_epoch": 8, "stop_epoch": 14}},
     }
     findings = (
-        Finding("OD201", "cannot_overfit_small_batch", Severity.ERROR, 0.9,
-                f"Loss on 8 examples stayed at 0.91 after 200 steps{tag}.",
-                {"final_loss": 0.91, "steps": 200, f"note{tag}": f"value{tag}"},
-                {"run": "spec"}, "small_batch/loss"),
-        Finding("OD302", "vanishing_gradients", Severity.WARNING, 0.7,
-                f"Gradients of the first layers are 1e-7{tag}.",
-                {"min_norm": 1e-7, "ratio": float("inf"), "layers": ["a", "b"]},
-                {"layer": f"encoder.layers.0{tag}"}, "gradient_flow/norms"),
-        Finding("OD101", "overfitting", Severity.WARNING, 0.8,
-                f"Validation {metric} rose after epoch 8{tag}.",
-                {"best_epoch": 8, "thresholds": {"min_rise_sigmas": 3.0}},
-                {"run": f"run{tag}", "metric": metric, "split": "val",
-                 "from": {"epoch": 8, "step": None}, "to": {"epoch": 29, "step": None}}, curve),
+        Finding(
+            "OD201",
+            "cannot_overfit_small_batch",
+            Severity.ERROR,
+            0.9,
+            f"Loss on 8 examples stayed at 0.91 after 200 steps{tag}.",
+            {"final_loss": 0.91, "steps": 200, f"note{tag}": f"value{tag}"},
+            {"run": "spec"},
+            "small_batch/loss",
+        ),
+        Finding(
+            "OD302",
+            "vanishing_gradients",
+            Severity.WARNING,
+            0.7,
+            f"Gradients of the first layers are 1e-7{tag}.",
+            {"min_norm": 1e-7, "ratio": float("inf"), "layers": ["a", "b"]},
+            {"layer": f"encoder.layers.0{tag}"},
+            "gradient_flow/norms",
+        ),
+        Finding(
+            "OD101",
+            "overfitting",
+            Severity.WARNING,
+            0.8,
+            f"Validation {metric} rose after epoch 8{tag}.",
+            {"best_epoch": 8, "thresholds": {"min_rise_sigmas": 3.0}},
+            {
+                "run": f"run{tag}",
+                "metric": metric,
+                "split": "val",
+                "from": {"epoch": 8, "step": None},
+                "to": {"epoch": 29, "step": None},
+            },
+            curve,
+        ),
     )
     actions = (
-        Action("early-stopping", "Stop early", "config", 2.0, ("OD101",),
-               f"Monitor `val_loss`{tag}.", {"pytorch": f"print('hi'){tag}", "keras": "pass"}),
+        Action(
+            "early-stopping",
+            "Stop early",
+            "config",
+            2.0,
+            ("OD101",),
+            f"Monitor `val_loss`{tag}.",
+            {"pytorch": f"print('hi'){tag}", "keras": "pass"},
+        ),
         Action("check-loss", f"Check the loss{tag}", "code", 1.0, ("OD201", "OD999"), "", {}),
     )
     checks = (
@@ -147,15 +189,37 @@ def spec_like_diagnosis(*, hostile: bool = False) -> Diagnosis:
         CheckRecord("gradient-flow", "errored", ("OD302",), f"boom{tag}", 0.2),
         CheckRecord("validation-rise", "skipped", ("OD101",), f"needs a log{tag}", 0.0),
     )
-    runs = (RunSummary(f"run{tag}", f"/tmp/x{tag}/log.csv", "keras_csv", "overfitting",
-                       {"train loss": 30}, (f"note{tag}",)),)
-    spec = {"task": "classification", "num_classes": 10, "trainable_parameters": 8970,
-            "train_samples": 1347, "val_samples": 450, "loss": f"CrossEntropyLoss{tag}",
-            "budget": "quick", "regularization": {"dropout_layers": [], "optimizer": "Adam"}}
-    return Diagnosis("cannot_overfit_small_batch", findings, actions, checks, runs,
-                     inputs={"paths": [f"/tmp/x{tag}"], "runs": 1, "spec": spec},
-                     settings={"select": [], "params": {"OD101": {"min_rise_sigmas": 3}}},
-                     figures=figures, tool_version="0.1.0")
+    runs = (
+        RunSummary(
+            f"run{tag}",
+            f"/tmp/x{tag}/log.csv",
+            "keras_csv",
+            "overfitting",
+            {"train loss": 30},
+            (f"note{tag}",),
+        ),
+    )
+    spec = {
+        "task": "classification",
+        "num_classes": 10,
+        "trainable_parameters": 8970,
+        "train_samples": 1347,
+        "val_samples": 450,
+        "loss": f"CrossEntropyLoss{tag}",
+        "budget": "quick",
+        "regularization": {"dropout_layers": [], "optimizer": "Adam"},
+    }
+    return Diagnosis(
+        "cannot_overfit_small_batch",
+        findings,
+        actions,
+        checks,
+        runs,
+        inputs={"paths": [f"/tmp/x{tag}"], "runs": 1, "spec": spec},
+        settings={"select": [], "params": {"OD101": {"min_rise_sigmas": 3}}},
+        figures=figures,
+        tool_version="0.1.0",
+    )
 
 
 class Tags(HTMLParser):
@@ -167,11 +231,14 @@ class Tags(HTMLParser):
         self.tags: list[tuple[str, dict[str, str]]] = []
         self.text: list[str] = []
         self._hidden = 0
+        self._glue = False
         self.feed(html)
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        if tag == "wbr":  # a line-break opportunity inside a word: the text goes on
+            self._glue = True
         if tag in ("head", "style", "script"):
             self._hidden += 1
 
@@ -183,8 +250,13 @@ class Tags(HTMLParser):
         self.handle_starttag(tag, attrs)
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden:
+        if self._hidden:
+            return
+        if self._glue and self.text:
+            self.text[-1] += data
+        else:
             self.text.append(data)
+        self._glue = False
 
     def named(self, name: str) -> list[dict[str, str]]:
         return [a for t, a in self.tags if t == name]

@@ -27,11 +27,6 @@ GOLDEN = HERE / "golden"
 GOLDEN_VERSION = "0.0.0-golden"
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite tests/report/golden/ from the current renderers")
-
-
 @pytest.fixture(scope="session")
 def update_golden(request: pytest.FixtureRequest) -> bool:
     flag = request.config.getoption("--update-golden", default=False)

@@ -80,22 +80,36 @@ class Browser:
         self.log = open(Path(self.profile) / "stderr.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
-                exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-extensions", "--disable-default-apps",
-                "--mute-audio", "--hide-scrollbars", "--remote-debugging-port=0",
-                "--remote-allow-origins=*", f"--user-data-dir={self.profile}",
-                f"--window-size={WIDTH},900", "about:blank",
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--disable-default-apps",
+                "--mute-audio",
+                "--hide-scrollbars",
+                "--remote-debugging-port=0",
+                "--remote-allow-origins=*",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={WIDTH},900",
+                "about:blank",
             ],
-            stdout=subprocess.DEVNULL, stderr=self.log,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
         port = self._port()
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # localhost
         with opener.open(f"http://127.0.0.1:{port}/json/list", timeout=30) as r:
             targets = json.load(r)
         page = next(t for t in targets if t.get("type") == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
+        self.ws = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         self._id = 0
         self.events: list[dict[str, Any]] = []
         for domain in ("Page", "Runtime", "Log"):
@@ -107,8 +121,10 @@ class Browser:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chromium exited with {self.proc.returncode}: "
-                                   + (Path(self.profile) / "stderr.log").read_text()[-2000:])
+                raise RuntimeError(
+                    f"chromium exited with {self.proc.returncode}: "
+                    + (Path(self.profile) / "stderr.log").read_text()[-2000:]
+                )
             if active.exists():
                 lines = active.read_text().split()
                 if lines:
@@ -148,16 +164,22 @@ class Browser:
     def open(self, path: Path) -> dict[str, Any]:
         """Load a file, then return what the page says about itself and the problems seen."""
         self.events.clear()
-        self.send("Emulation.setDeviceMetricsOverride", width=WIDTH, height=900,
-                  deviceScaleFactor=1, mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=WIDTH,
+            height=900,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         self.send("Page.navigate", url=path.resolve().as_uri())
         self.wait_for("Page.loadEventFired")
         self.send("Runtime.evaluate", expression="document.fonts.ready", awaitPromise=True)
         result = self.send("Runtime.evaluate", expression=PROBE, returnByValue=True)
         page = json.loads(result["result"]["value"])
         page["errors"] = self.errors()
-        page["dialog_events"] = [e for e in self.events
-                                 if e["method"] == "Page.javascriptDialogOpening"]
+        page["dialog_events"] = [
+            e for e in self.events if e["method"] == "Page.javascriptDialogOpening"
+        ]
         return page
 
     def errors(self) -> list[str]:
@@ -166,16 +188,20 @@ class Browser:
             p = e.get("params", {})
             if e["method"] == "Runtime.exceptionThrown":
                 out.append(json.dumps(p.get("exceptionDetails", {}))[:500])
-            elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error",
-                                                                                  "assert"):
+            elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
                 out.append(json.dumps(p.get("args", []))[:500])
             elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
                 out.append(p["entry"].get("text", "")[:500])
         return out
 
     def screenshot(self, target: Path, height: int) -> bytes:
-        self.send("Emulation.setDeviceMetricsOverride", width=WIDTH, height=max(height, 600),
-                  deviceScaleFactor=1, mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=WIDTH,
+            height=max(height, 600),
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         data = base64.b64decode(shot["data"])
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -265,12 +291,16 @@ def test_script_in_metric_name_does_not_run(browser: Browser, tmp_path: Path) ->
         browser.screenshot(ARTIFACTS / f"report-escaping-{name}.png", page["height"])
 
 
-def test_the_harness_sees_scripts_errors_and_broken_images(browser: Browser,
-                                                          tmp_path: Path) -> None:
+def test_the_harness_sees_scripts_errors_and_broken_images(
+    browser: Browser, tmp_path: Path
+) -> None:
     """The checks above would fail on a page that ran a script or loaded nothing."""
     bad = tmp_path / "bad.html"
-    bad.write_text('<p>x</p><script>alert(1)</script><script>console.error("e")</script>'
-                   '<img class="plot-img" src="missing.png">', encoding="utf-8")
+    bad.write_text(
+        '<p>x</p><script>alert(1)</script><script>console.error("e")</script>'
+        '<img class="plot-img" src="missing.png">',
+        encoding="utf-8",
+    )
     page = browser.open(bad)
     assert page["dialogs"] == ["alert:1"]
     assert page["scripts"] == 2

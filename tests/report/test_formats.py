@@ -365,6 +365,28 @@ def test_markdown_hostile_strings_stay_text():
     # a snippet with ``` inside still sits in one code block
     assert "x = '```'\nprint('<script>')" in text
     assert "other<fw>" in text
+    assert "\x00" not in out and "\x1b" not in out and "ctl\ufffd[31m\ufffd" in parsed.cells
+
+
+def test_hostile_real_log_in_every_shared_format(tmp_path, monkeypatch):
+    """A real CSV log whose folder and column names carry markup, through diagnose."""
+    from overfit_doctor.api import diagnose
+
+    run = tmp_path / "run <b>|x`y`"
+    run.mkdir()
+    rows = ["epoch,loss,val_loss,<script>alert(1)</script>,acc|`x`<img src=x onerror=y>"]
+    rows += [f"{e},{1 / (1 + e):.4f},{0.5 + 0.01 * (e - 8) ** 2:.4f},{e},{e}" for e in range(30)]
+    (run / "training.log").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    d = diagnose([run.name])
+    assert d.findings
+    parsed = markdown_to_html(render(d, OutputFormat.MARKDOWN))
+    assert {t for t, _ in parsed.tags} <= ALLOWED_TAGS
+    text = "".join(parsed.text)
+    assert "run <b>|x`y`" in text and "<script>alert(1)</script>" in text
+    assert_jenkins_junit(render(d, OutputFormat.JUNIT, fail_on="info"))
+    commands = parse_commands(render(d, OutputFormat.GITHUB))
+    assert commands[0][1]["file"] == "run <b>|x`y`/training.log"
 
 
 def test_markdown_images_next_to_the_output(sample: Diagnosis, tmp_path, monkeypatch):
@@ -610,6 +632,7 @@ def test_github_hostile_messages_cannot_inject_commands(tmp_path, monkeypatch):
     assert message.startswith(EVIL_LINES)
     assert props["file"] == EVIL_PATH  # outside the working directory: kept absolute
     assert not any(ln.startswith("::error::injected") for ln in text.splitlines())
+    assert "\x1b" not in text  # no ANSI escapes into the job log
 
 
 def test_github_file_is_relative_to_the_working_directory(sample, tmp_path, monkeypatch):

@@ -60,7 +60,8 @@ def html_available() -> bool:
 def _real_inputs() -> list[Path]:
     found = sorted(p for p in SAMPLES.iterdir() if p.is_dir())
     for folder in sorted(p for p in LOGS.iterdir() if p.is_dir()):
-        found += sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        found += sorted(p for p in folder.iterdir()
+                        if not p.name.startswith(".") and p.suffix not in (".py", ".md"))
     return found
 
 
@@ -125,9 +126,11 @@ def test_save_writes_several_formats_from_one_run(tmp_path, monkeypatch):
     report = json.loads(files[OutputFormat.JSON].read_text())
     assert report["verdict"] == "diverging"
     # each saved file is what `render` makes of the saved JSON: one diagnosis, many formats
+    (tmp_path / "again").mkdir()
     for fmt, path in files.items():
-        again = invoke("render", files[OutputFormat.JSON], "--format", fmt.value, code=0)
-        assert again.stdout == path.read_text(encoding="utf-8"), fmt
+        again = tmp_path / "again" / path.name  # same name: same companion-file links
+        invoke("render", files[OutputFormat.JSON], "--format", fmt.value, "-o", again, code=0)
+        assert again.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), fmt
     assert not list(tmp_path.glob(".*.tmp*"))  # atomic writes leave no temporary files
 
 

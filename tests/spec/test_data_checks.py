@@ -54,7 +54,7 @@ def _digits_spec(train, val, model=None, **kw) -> Spec:
 
 
 def test_od501_fires_on_validation_rows_copied_from_train():
-    findings, m = _run("val_rows_copied_from_train", "OD501")
+    findings, _m = _run("val_rows_copied_from_train", "OD501")
     (f,) = findings
     assert f.severity is Severity.ERROR and f.symptom == "data_leakage"
     assert f.evidence["exact"] == 200 and f.evidence["val_rows"] == 650
@@ -152,8 +152,12 @@ def test_od502_regression_targets_split_by_value():
     X, y = torch.cat([Xtr, Xva]), torch.cat([ytr, yva])
     order = torch.argsort(y)  # sorted by target, split without shuffling
     X, y = X[order], y[order]
-    spec = Spec(model=lambda: mlp(10, 1, hidden=16), train=(X[:330], y[:330]),
-                val=(X[330:], y[330:]), loss=nn.MSELoss())
+    spec = Spec(
+        model=lambda: mlp(10, 1, hidden=16),
+        train=(X[:330], y[:330]),
+        val=(X[330:], y[330:]),
+        loss=nn.MSELoss(),
+    )
     (f,) = _run(spec, "OD502")[0]
     assert f.evidence["ks_statistic"] > 0.9 and "Kolmogorov" in f.message
 
@@ -172,8 +176,12 @@ def test_od503_quiet_on_balanced_classes_and_info_when_the_loss_is_weighted():
     findings, m = _run("healthy_mlp", "OD503")
     assert findings == [] and m["ratio"] < 1.1
     spec = _spec("data_class_imbalance")
-    weighted = Spec(model=spec.model, train=spec.train, val=spec.val,
-                    loss=nn.CrossEntropyLoss(weight=torch.tensor([16.0, 1.0])))
+    weighted = Spec(
+        model=spec.model,
+        train=spec.train,
+        val=spec.val,
+        loss=nn.CrossEntropyLoss(weight=torch.tensor([16.0, 1.0])),
+    )
     (f,) = _run(weighted, "OD503")[0]
     assert f.severity is Severity.INFO
 
@@ -285,8 +293,9 @@ def test_near_distances_match_brute_force():
 
 def test_natural_collision_matches_naive_counts():
     g = torch.Generator().manual_seed(0)
-    X = torch.cat([torch.randint(0, 3, (500, 2), generator=g),
-                   torch.randint(0, 7, (500, 3), generator=g)], 1).float()
+    X = torch.cat(
+        [torch.randint(0, 3, (500, 2), generator=g), torch.randint(0, 7, (500, 3), generator=g)], 1
+    ).float()
     n = len(X)
     naive = 0.0
     for j in range(X.shape[1]):
@@ -313,6 +322,18 @@ def test_chi_square_matches_scipy():
     assert stat == pytest.approx(ref[0]) and p == pytest.approx(ref[1]) and dof == ref[2]
 
 
+def test_ks_two_sample_matches_scipy():
+    from scipy.stats import ks_2samp, kstwobign
+
+    rng = np.random.default_rng(0)
+    for shift in (0.0, 0.2, 0.5):
+        a, b = rng.normal(0, 1, 300), rng.normal(shift, 1, 120)
+        d, p = probe.ks_two_sample(a, b)
+        assert d == pytest.approx(ks_2samp(a, b).statistic)
+        t = math.sqrt(300 * 120 / 420) * d
+        assert p == pytest.approx(kstwobign.sf(t), rel=1e-6, abs=1e-12)
+
+
 def test_feature_stats_per_channel_match_numpy():
     (Xtr, _), _ = digits_images()
     X = torch.cat([Xtr, 3 * Xtr + 5], 1)  # two channels on different scales
@@ -329,11 +350,20 @@ def test_overlap_share_is_scaled_by_the_training_rows_searched():
         "model_class": "M",
         "train_samples": 10000,
         "overlap": {
-            "val_rows": 1000, "val_total": 1000, "exact": 20, "exact_same_label": 20,
-            "exact_examples": [], "examples_are_user_rows": False,
-            "near_distances": [0.001, 0.03], "train_internal_near_distances": [],
-            "train_coverage": 0.2, "train_rows_hashed": 2000, "train_sample_rows": 2000,
-            "train_internal_exact": 0, "natural_twin_rate": 0.0, "natural_log10_pair": None,
+            "val_rows": 1000,
+            "val_total": 1000,
+            "exact": 20,
+            "exact_same_label": 20,
+            "exact_examples": [],
+            "examples_are_user_rows": False,
+            "near_distances": [0.001, 0.03],
+            "train_internal_near_distances": [],
+            "train_coverage": 0.2,
+            "train_rows_hashed": 2000,
+            "train_sample_rows": 2000,
+            "train_internal_exact": 0,
+            "natural_twin_rate": 0.0,
+            "natural_log10_pair": None,
             "integer_inputs": False,
         },
     }
@@ -344,8 +374,16 @@ def test_overlap_share_is_scaled_by_the_training_rows_searched():
 
 
 def test_scale_rules_thresholds():
-    st = {"global_rms": 1.0, "min": -3, "max": 3, "scale_spread": 1.0, "max_feature_rms": 1.0,
-          "median_offset_ratio": 0.0, "median_abs_mean": 0.0, "worst_features": []}
+    st = {
+        "global_rms": 1.0,
+        "min": -3,
+        "max": 3,
+        "scale_spread": 1.0,
+        "max_feature_rms": 1.0,
+        "median_offset_ratio": 0.0,
+        "median_abs_mean": 0.0,
+        "worst_features": [],
+    }
     p = ScaleParams()
     assert scale_problems(st, p) == []
     assert [x["rule"] for x in scale_problems({**st, "global_rms": 4.5}, p)] == ["max_rms"]

@@ -38,12 +38,19 @@ def diabetes(seed: int = 0):
     Xtr, Xva, ytr, yva = train_test_split(X, y, test_size=0.25, random_state=seed)
     mx, sx = Xtr.mean(0), Xtr.std(0)
     my, sy = ytr.mean(), ytr.std()
-    return (_t((Xtr - mx) / sx, (ytr - my) / sy, torch.float32),
-            _t((Xva - mx) / sx, (yva - my) / sy, torch.float32))
+    return (
+        _t((Xtr - mx) / sx, (ytr - my) / sy, torch.float32),
+        _t((Xva - mx) / sx, (yva - my) / sy, torch.float32),
+    )
 
 
-def mlp(n_in: int = 64, n_out: int = 10, hidden: int = 64, depth: int = 2,
-        act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+def mlp(
+    n_in: int = 64,
+    n_out: int = 10,
+    hidden: int = 64,
+    depth: int = 2,
+    act: type[nn.Module] = nn.ReLU,
+) -> nn.Sequential:
     layers: list[nn.Module] = []
     width = n_in
     for _ in range(depth):

@@ -12,5 +12,6 @@ HEALTHY = True  # no warning or error allowed
 
 def spec() -> Spec:
     train, val = diabetes()
-    return Spec(model=lambda: mlp(10, 1, hidden=32), train=train, val=val, loss=nn.MSELoss(),
-                batch_size=32)
+    return Spec(
+        model=lambda: mlp(10, 1, hidden=32), train=train, val=val, loss=nn.MSELoss(), batch_size=32
+    )

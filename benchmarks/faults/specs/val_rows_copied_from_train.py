@@ -15,5 +15,6 @@ def spec() -> Spec:
     (Xtr, ytr), (Xva, yva) = digits()
     Xva = torch.cat([Xva, Xtr[:200]])  # BUG: validation rows copied from the training set
     yva = torch.cat([yva, ytr[:200]])
-    return Spec(model=lambda: mlp(64, 10, hidden=64), train=(Xtr, ytr), val=(Xva, yva),
-                batch_size=32)
+    return Spec(
+        model=lambda: mlp(64, 10, hidden=64), train=(Xtr, ytr), val=(Xva, yva), batch_size=32
+    )

@@ -32,9 +32,7 @@ class Swish(nn.Module):
 
 
 def make_model() -> nn.Module:
-    return nn.Sequential(
-        nn.Linear(64, 64), Swish(), nn.Linear(64, 64), Swish(), nn.Linear(64, 10)
-    )
+    return nn.Sequential(nn.Linear(64, 64), Swish(), nn.Linear(64, 64), Swish(), nn.Linear(64, 10))
 
 
 def spec() -> Spec:
