@@ -106,14 +106,28 @@ def warm_up() -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1e-3).step()
 
 
-def run_case(case: Case, budget: str = "quick", seed: int = 0) -> CaseResult:
+def expected_codes(case: Case) -> list[str]:
+    """The codes whose symptom the case expects. Running only these is enough to tell whether
+    the expected symptoms are reported: spec findings carry no run, so no other finding can
+    suppress them (`prioritize.suppress` works per run)."""
+    from overfit_doctor.catalogue.rules import RULES
+
+    return [r.code for r in RULES if r.symptom in case.expect]
+
+
+def run_case(
+    case: Case, budget: str = "quick", seed: int = 0, select: list[str] | None = None
+) -> CaseResult:
+    """Diagnose one case with every check (or only the `select`ed codes)."""
     from overfit_doctor.api import diagnose
     from overfit_doctor.catalogue.model import Severity
 
     result = CaseResult(case)
     start = time.perf_counter()
     try:
-        d = diagnose(spec=str(case.path), budget=budget, seed=seed, device="cpu")
+        d = diagnose(
+            spec=str(case.path), budget=budget, seed=seed, device="cpu", select=select or ()
+        )
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
         result.detected = dict.fromkeys(case.expect, False)

@@ -20,7 +20,7 @@ from overfit_doctor.probes.context import ProbeContext
 from overfit_doctor.probes.output_check import loss_problem
 
 # training steps of the shared short training, per budget
-STEPS = {"quick": 50, "standard": 150, "thorough": 500}
+STEPS = {"quick": 50, "standard": 100, "thorough": 200}
 HIST_BINS = 30
 MIN_EIGENVALUES = 50  # power-law fits need at least this many (WeightWatcher README)
 # largest weight matrix (elements) whose spectrum is computed, per budget
@@ -225,7 +225,7 @@ def spectral_alpha(w: torch.Tensor, max_elements: int) -> dict[str, Any] | None:
     n_eig = min(m.shape)
     if n_eig < MIN_EIGENVALUES or m.numel() > max_elements or not torch.isfinite(m).all():
         return None
-    s = torch.linalg.svdvals(m.double())
+    s = torch.linalg.svdvals(m.float()).double()
     evals = (s * s).numpy()
     fit = powerlaw_fit(evals)
     if fit is None:
