@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,11 @@ def diagnose(
         ctx.probe_context  # noqa: B018 - unusable data or a model that crashes: InputError now
     select, ignore = [s.upper() for s in select], [i.upper() for i in ignore]
     check_figures: dict[str, Any] = {}
-    found, records = run_checks(
-        ctx, all_checks(), select=select, ignore=ignore, available=ctx.available,
-        figures=check_figures,
-    )
+    with ctx.probe_context.threads() if spec is not None else nullcontext():
+        found, records = run_checks(
+            ctx, all_checks(), select=select, ignore=ignore, available=ctx.available,
+            figures=check_figures,
+        )
     findings = rank(suppress(found))
     runs = tuple(_run_summary(history, ctx, name, findings) for name in ctx.runs)
     settings: dict[str, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 
-from overfit_doctor.checks.base import Check, Context
+from overfit_doctor.checks.base import Check, Context, NotApplicable
 from overfit_doctor.diagnosis import CheckRecord, Finding
 
 
@@ -43,6 +43,9 @@ def run_checks(
         start = time.perf_counter()
         try:
             outcome = check.run(ctx)
+        except NotApplicable as exc:
+            records.append(CheckRecord(meta.id, "skipped", meta.codes, str(exc)))
+            continue
         except Exception as exc:
             records.append(CheckRecord(meta.id, "errored", meta.codes,
                                        f"{type(exc).__name__}: {exc}",

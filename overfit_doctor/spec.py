@@ -33,7 +33,8 @@ class Spec:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
-        if hasattr(self.model, "parameters") and hasattr(self.model, "state_dict"):
+        is_instance = not isinstance(self.model, type) and hasattr(self.model, "state_dict")
+        if is_instance and hasattr(self.model, "parameters"):
             raise InputError(
                 "Spec(model=...) got a model instance; pass a zero-argument factory instead "
                 "(e.g. `model=MyNet` or `model=lambda: MyNet(...)`) so every experiment starts "

@@ -51,3 +51,17 @@ def test_selection_by_prefix():
     assert not code_selected("OD103", [], ["OD103"])
     _, records = run_checks(_ctx(), [Fine()], ignore=["OD1"])
     assert records[0].status == "skipped" and records[0].reason == "not selected"
+
+
+class Inapplicable:
+    meta: ClassVar = CheckMeta("inapplicable", ("OD108",), frozenset({"history"}))
+
+    def run(self, ctx):
+        from overfit_doctor.checks.base import NotApplicable
+
+        raise NotApplicable("no accuracy metric in this log")
+
+
+def test_not_applicable_is_a_skip_with_its_reason():
+    _, records = run_checks(_ctx(), [Inapplicable()])
+    assert (records[0].status, records[0].reason) == ("skipped", "no accuracy metric in this log")

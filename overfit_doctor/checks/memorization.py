@@ -298,7 +298,7 @@ class LabelShuffleParams:
     min_shuffled_fit: float = 0.9  # chance-normalized train score reached with shuffled labels
     min_fit_ratio: float = 0.9  # ... relative to the real labels' one
     fit_level: float = 0.9  # chance-normalized train score at which a run counts as fitted
-    max_slowdown: float = 5.0  # shuffled labels need at most this many times the epochs
+    max_slowdown: float = 6.0  # shuffled labels need at most this many times the epochs
     min_coverage: float = 0.5  # share of the training set the runs used
     # OD204: shuffled-label training scores above chance on held-out data
     leak_min_gain: float = 0.2  # mean held-out score closes >= 20% of the chance-to-perfect gap

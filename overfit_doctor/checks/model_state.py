@@ -254,9 +254,10 @@ class OutputActivation(SpecCheck):
 
         k, c = m["num_outputs"], m["num_classes"]
         if m["label_problem"]:
+            problem = m["label_problem"]
             add(
-                f"The model has {k} output(s) but the labels go up to {m['max_label']} "
-                f"({c} classes): {loss} cannot score them.",
+                f"{problem[0].upper()}{problem[1:]}: {loss} cannot score them (it raises on CPU "
+                "and aborts with a device-side assert on CUDA).",
                 0.95,
                 num_outputs=k,
                 num_classes=c,

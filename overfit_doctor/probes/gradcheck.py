@@ -29,11 +29,12 @@ as a disagreement along almost every random direction, at a cost of a few forwar
   left out: they are the gradient-flow probe's business (OD304), not a wrong backward.
 - When the whole-model test disagrees, the test is repeated with directions restricted to the
   parameters of one module at a time, which localizes the error (the modules upstream of a wrong
-  backward are wrong too; the ones downstream are right).
+  backward are wrong too; the ones downstream are right). Large models are bisected over the
+  modules sorted by depth instead of scanned (see `_Setup.localize`).
 
-Two kinds of direction alternate: uniform (every scalar parameter weighs the same, so big
-tensors dominate) and balanced (every parameter tensor gets the same share of the direction's
-length, so a small tensor's gradient is not drowned out by a big one's).
+Two kinds of direction alternate (see `random_direction`): scaled (each tensor's part divided by
+its gradient norm, so every tensor moves g.v by the same amount and a wrong gradient in a small
+tensor is not drowned out by a big one's) and uniform (every scalar parameter weighs the same).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ SCREEN_REL = 1e-5  # directions above this relative error are re-measured at H_C
 LOCALIZE_DIRECTIONS = {"quick": 1}  # per module, by budget (2 otherwise)
 SCALE_FLOOR = 1e-3  # "scaled" directions: tensors with smaller gradients are not boosted further
 KINDS = ("scaled", "uniform")  # direction kinds, in turn
+FULL_SCAN_MODULES = 12  # localization tests every module up to this many, bisects beyond
 MAX_MODULES_REPORTED = 8
 
 _KINK_MODULES = (
@@ -106,7 +108,7 @@ def _check(ctx: ProbeContext) -> dict[str, Any]:
         dirs.append(d)
     finite = [d["rel_error"] for d in dirs if math.isfinite(d["rel_error"])]
     confirmed = [d for d in dirs if d["confirmed"]]
-    modules = setup.localize(gen) if confirmed else []
+    loc = setup.localize(gen) if confirmed else {"strategy": None, "modules_total": 0, "rows": []}
     return {
         "judged": True,
         "model": setup.model_name,
@@ -127,7 +129,9 @@ def _check(ctx: ProbeContext) -> dict[str, Any]:
         "nonfinite_directions": sum(1 for d in dirs if not math.isfinite(d["rel_error"])),
         "kinks_possible": setup.kinks,
         "localized": bool(confirmed),
-        "modules": modules,
+        "localization": loc["strategy"],
+        "modules_with_parameters": loc["modules_total"],
+        "modules": loc["rows"],
         "forward_passes": setup.forward_passes,
     }
 
@@ -323,35 +327,60 @@ class _Setup:
         }
 
     # --- localization ----------------------------------------------------------------------
-    def localize(self, gen: torch.Generator) -> list[dict[str, Any]]:
-        """Directional checks restricted to the parameters of each module, worst first."""
+    def _test(self, which: list[int], gen: torch.Generator) -> list[dict[str, Any]]:
+        grads = [self.grads[i] for i in which]
+        n = LOCALIZE_DIRECTIONS.get(self.ctx.budget.name, 2)
+        return [self.compare(random_direction(grads, gen, "scaled"), which) for _ in range(n)]
+
+    def localize(self, gen: torch.Generator) -> dict[str, Any]:
+        """Directional checks restricted to one module's parameters at a time.
+
+        Up to `FULL_SCAN_MODULES` modules, every module is tested. Beyond, a wrong backward
+        makes every module upstream of it wrong and leaves the ones nearer the loss right, so a
+        binary search over the modules sorted by depth (nearest the loss first) finds the wrong
+        module nearest the loss (where the error enters) in log2(modules) group tests; that
+        module and its neighbours are then tested one by one."""
         owners: dict[str, list[int]] = {}
         for i, name in enumerate(self.names):
             owners.setdefault(name.rpartition(".")[0], []).append(i)
+        depth = {
+            m: min(self.depth.get(self.names[i], 10**9) for i in which)
+            for m, which in owners.items()
+        }
+        mods = sorted(owners, key=lambda m: depth[m])
+        strategy = "every module"
+        if len(mods) > FULL_SCAN_MODULES:
+            strategy = "bisection"
+            lo, hi = 0, len(mods)  # the first `lo` modules are right; the first `hi` are not
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                group = [i for m in mods[:mid] for i in owners[m]]
+                if any(r["confirmed"] for r in self._test(group, gen)):
+                    hi = mid
+                else:
+                    lo = mid
+            entry = hi - 1
+            mods = mods[max(0, entry - 2) : entry + 5]
         types = {name: type(m).__name__ for name, m in self.model.named_modules()}
         rows = []
-        for module, which in owners.items():
-            results = [
-                self.compare(random_direction([self.grads[i] for i in which], gen), which)
-                for _ in range(LOCALIZE_DIRECTIONS.get(self.ctx.budget.name, 2))
-            ]
+        for module in mods:
+            which = owners[module]
+            results = self._test(which, gen)
             confirmed = [r["rel_error"] for r in results if r["confirmed"]]
+            finite = [r["rel_error"] for r in results if math.isfinite(r["rel_error"])]
             rows.append(
                 {
                     "module": module or "(root)",
                     "type": types.get(module, "?"),
-                    "depth": min(self.depth.get(self.names[i], 10**9) for i in which),
+                    "depth": depth[module],
                     "parameters": sum(self.params[i].numel() for i in which),
-                    "rel_error": max(
-                        (r["rel_error"] for r in results if math.isfinite(r["rel_error"])),
-                        default=math.nan,
-                    ),
+                    "rel_error": max(finite, default=math.nan),
                     "confirmed_rel_error": max(confirmed, default=0.0),
                     "wrong": bool(confirmed),
                 }
             )
         rows.sort(key=lambda r: (-r["confirmed_rel_error"], -_finite_or(r["rel_error"], -1.0)))
-        return rows
+        return {"strategy": strategy, "modules_total": len(owners), "rows": rows}
 
 
 def _finite_or(x: float, default: float) -> float:

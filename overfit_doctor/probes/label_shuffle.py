@@ -28,7 +28,7 @@ SEED_OFFSET = 202
 HELD_OUT_MAX = 1000  # held-out samples scored each epoch (binomial SE <= 1.6 points)
 HOLDOUT_SHARE = 0.25  # of the training data, when there is no validation split
 EVAL_BATCH = 512
-MAX_EPOCH_FACTOR = 3  # small training sets get up to 3x the budget's epochs (same sample passes)
+MAX_EPOCH_FACTOR = 2  # small training sets get up to 2x the budget's epochs (same sample passes)
 
 
 def run(ctx: ProbeContext) -> dict[str, Any]:
@@ -58,7 +58,8 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         pair: dict[str, Any] = {"seed": ctx.seed + s}
         for name, labels in (("true", y), ("shuffled", y_shuffled)):
             ctx.say(f"label shuffle: {name} labels" + (f" (seed {s + 1})" if b.seeds > 1 else ""))
-            pair[name] = train_run(ctx, scorer, X, labels, Xh, yh, SEED_OFFSET + s, epochs)
+            pair[name] = train_run(ctx, scorer, X, labels, Xh, yh, SEED_OFFSET + s, epochs,
+                                   eval_every=math.ceil(epochs / b.shuffle_epochs))
         pair["labels_unchanged_by_shuffle"] = _unchanged(y, y_shuffled)
         runs.append(pair)
 
@@ -190,8 +191,10 @@ class Scorer:
         return {"loss": _num(total / max(len(y), 1)), "score": _num(score), "accuracy": _num(acc)}
 
 
-def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int, epochs: int) -> dict[str, Any]:
-    """One short training on (X, y); per-epoch curves on its training labels and held-out."""
+def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int, epochs: int,
+              eval_every: int = 1) -> dict[str, Any]:
+    """One short training on (X, y); per-epoch curves on its training labels and, every
+    `eval_every` epochs and at the last one, on held-out data (None in between)."""
     model = ctx.new_model(seed_offset)
     optimizer = ctx.new_optimizer(model)
     held0, train0 = scorer.evaluate(model, Xh, yh), scorer.evaluate(model, X, y)
@@ -220,7 +223,10 @@ def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int, epochs: int) 
         if diverged:
             break
         score, acc = scorer.combine(parts)
-        held = scorer.evaluate(model, Xh, yh)
+        if (epoch + 1) % eval_every == 0 or epoch == epochs - 1:
+            held = scorer.evaluate(model, Xh, yh)
+        else:
+            held = {"loss": None, "score": None, "accuracy": None}
         curves["train_loss"].append(_num(loss_sum / max(seen, 1)))
         curves["train_score"].append(_num(score))
         curves["train_accuracy"].append(_num(acc))
@@ -239,7 +245,9 @@ def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int, epochs: int) 
         **curves,  # train_*: running means over each epoch's steps, in train mode
         "final_train_loss": fit["loss"],
         "final_train_score": fit["score"],  # eval mode, on the labels it was trained on
-        "final_held_out_score": curves["held_out_score"][-1] if curves["held_out_score"] else None,
+        "final_held_out_score": next(
+            (v for v in reversed(curves["held_out_score"]) if v is not None), None
+        ),
     }
 
 

@@ -129,3 +129,15 @@ def test_assert_healthy_gate():
     with pytest.raises(UnhealthyTraining) as info:
         assert_healthy(LOG, fail_on="warning")
     assert "OD101" in str(info.value)
+
+
+def test_a_model_class_is_a_valid_factory_but_an_instance_is_not():
+    X, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+
+    class Net(torch.nn.Linear):
+        def __init__(self):
+            super().__init__(4, 2)
+
+    assert Spec(model=Net, train=(X, y)).model is Net
+    with pytest.raises(InputError, match="instance"):
+        Spec(model=Net(), train=(X, y))
