@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "benchmarks" / "faults" / "specs"
 CASES = ("healthy_mlp", "healthy_cnn", "healthy_regression")
 DOC = ROOT / "docs" / "benchmarks.md"
+_LOAD_AT_START = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
 MARK_START, MARK_END = "<!-- bench_spec:start -->", "<!-- bench_spec:end -->"
 
 
@@ -133,7 +134,16 @@ def machine() -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
         f"{platform.machine()}, {cores} CPU cores (shared), Python "
-        f"{platform.python_version()}, torch {torch.__version__}, CPU only"
+        f"{platform.python_version()}, torch {torch.__version__}, CPU only{_load()}"
+    )
+
+
+def _load() -> str:
+    """The 1-minute load average when the run started and now: a shared machine is noisy."""
+    if not hasattr(os, "getloadavg"):
+        return ""
+    return (
+        f", load average {_LOAD_AT_START:.1f} at the start and {os.getloadavg()[0]:.1f} at the end"
     )
 
 

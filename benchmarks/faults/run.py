@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = Path(__file__).resolve().parent / "specs"
 DOC = ROOT / "docs" / "fault-benchmark.md"
+_LOAD_AT_START = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
 MARK_START, MARK_END = "<!-- fault-benchmark:start -->", "<!-- fault-benchmark:end -->"
 
 
@@ -195,7 +196,16 @@ def machine() -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
         f"{platform.machine()}, {cores} CPU cores, Python {platform.python_version()}, "
-        f"torch {torch.__version__}, CPU only"
+        f"torch {torch.__version__}, CPU only{_load()}"
+    )
+
+
+def _load() -> str:
+    """The 1-minute load average when the run started and now: a shared machine is noisy."""
+    if not hasattr(os, "getloadavg"):
+        return ""
+    return (
+        f", load average {_LOAD_AT_START:.1f} at the start and {os.getloadavg()[0]:.1f} at the end"
     )
 
 

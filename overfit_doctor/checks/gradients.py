@@ -233,7 +233,10 @@ def _vanishing(m: dict[str, Any], p: FlowParams) -> Finding | None:
         "last_grad_norm_init": last_norm,
         "layers_below": below,
         **_update_summary(m),
-        "thresholds": {"vanishing_ratio": p.vanishing_ratio},
+        "thresholds": {
+            "vanishing_ratio": p.vanishing_ratio,
+            "min_weight_layers": p.min_weight_layers,
+        },
     }
     return finding(
         "OD302",

@@ -62,6 +62,8 @@ _REGRESSION_RANGE = {  # output activation -> the outputs it can produce
 
 def judge_small_batch(pr: dict[str, Any], p: SmallBatchParams) -> dict[str, Any]:
     """Derived measurements and the verdict of the small-batch probe (pure function)."""
+    if pr.get("judged") is False:
+        return {"judged": False, "reason": pr.get("reason"), "fires": False, "causes": []}
     task = pr["task"]
     init, final, floor = pr["initial_loss"], pr["final_loss"], pr["loss_floor"]
     finite = bool(pr["loss_finite"])
@@ -86,13 +88,19 @@ def judge_small_batch(pr: dict[str, Any], p: SmallBatchParams) -> dict[str, Any]
         elif loss_fraction is not None:
             fitted = loss_fraction <= p.max_loss_fraction
         else:
-            return {**out, "judged": False,
-                    "reason": "outputs and targets differ in shape and the loss floor is unknown"}
+            return {
+                **out,
+                "judged": False,
+                "reason": "outputs and targets differ in shape and the loss floor is unknown",
+            }
     else:
         acc_ok = fit is not None and fit >= p.min_accuracy
         if fit is None and loss_fraction is None:
-            return {**out, "judged": False,
-                    "reason": "no accuracy for these outputs and the loss floor is unknown"}
+            return {
+                **out,
+                "judged": False,
+                "reason": "no accuracy for these outputs and the loss floor is unknown",
+            }
         if loss_fraction is None and finite:
             fitted = acc_ok  # a custom loss: its floor is unknown, accuracy decides
         elif fit is None:
@@ -105,13 +113,20 @@ def judge_small_batch(pr: dict[str, Any], p: SmallBatchParams) -> dict[str, Any]
     if out["fires"]:
         out["causes"] = rank_causes(pr, p, loss_fraction, drop, best_fit)
     elif not fitted:
-        out["reason"] = (f"not at the floor after {pr['steps_run']} steps but still improving "
-                         f"({pct(lq)} over the last quarter): inconclusive at this budget")
+        out["reason"] = (
+            f"not at the floor after {pr['steps_run']} steps but still improving "
+            f"({pct(lq)} over the last quarter): inconclusive at this budget"
+        )
     return out
 
 
-def rank_causes(pr: dict[str, Any], p: SmallBatchParams, loss_fraction: float | None,
-                drop: float | None, best_fit: float | None) -> list[dict[str, str]]:
+def rank_causes(
+    pr: dict[str, Any],
+    p: SmallBatchParams,
+    loss_fraction: float | None,
+    drop: float | None,
+    best_fit: float | None,
+) -> list[dict[str, str]]:
     """Likely causes of a failed small-batch test, most likely first, each with its evidence."""
     causes: list[dict[str, str]] = []
 
@@ -129,58 +144,97 @@ def rank_causes(pr: dict[str, Any], p: SmallBatchParams, loss_fraction: float | 
         none = pr.get("tensors_without_grad") or []
         zero = pr.get("tensors_with_zero_grad") or []
         if len(none) >= len(zero) or pr.get("total_update_ratio") == 0:
-            add("frozen-parameters", f"{pct(share)} of the trainable parameters get no gradient"
-                f"{_names(none or zero)}: frozen, detached or not connected to the loss")
+            add(
+                "frozen-parameters",
+                f"{_pct(share)} of the trainable parameters get no gradient"
+                f"{_names(none or zero)}: frozen, detached or not connected to the loss",
+            )
         else:
-            add("zero-gradients", f"{pct(share)} of the trainable parameters get an exactly zero "
+            add(
+                "zero-gradients",
+                f"{_pct(share)} of the trainable parameters get an exactly zero "
                 f"gradient{_names(zero)}: dead ReLUs, saturated activations or zeroed weights "
-                f"upstream")
+                f"upstream",
+            )
     if pr.get("constant_inputs") and pr.get("distinct_targets", 0) > 1:
-        add("constant-inputs", f"all {pr['samples']} inputs of the batch are identical while "
-            f"their targets differ: the data pipeline does not deliver the inputs")
+        add(
+            "constant-inputs",
+            f"all {pr['samples']} inputs of the batch are identical while "
+            f"their targets differ: the data pipeline does not deliver the inputs",
+        )
     if not pr["loss_finite"] or pr.get("tensors_with_nonfinite_grad"):
-        add("learning-rate-too-large", f"the loss became non-finite after {pr['steps_run']} "
-            "steps: learning rate too large, or a numerical bug (log of 0, division by 0)")
+        add(
+            "learning-rate-too-large",
+            f"the loss became non-finite after {pr['steps_run']} "
+            "steps: learning rate too large, or a numerical bug (log of 0, division by 0)",
+        )
     elif final > init * 1.01:
-        add("learning-rate-too-large",
-            f"the loss rose from {fmt(init)} to {fmt(final)}: learning rate too large")
+        add(
+            "learning-rate-too-large",
+            f"the loss rose from {fmt(init)} to {fmt(final)}: learning rate too large",
+        )
     act = pr.get("output_activation")
     mismatch = _CLASSIFICATION_MISMATCH.get((act, loss)) if task != "regression" else None
     if task == "regression" and act in _REGRESSION_RANGE and pr.get("target_range"):
         lo, hi = _REGRESSION_RANGE[act]
         t_lo, t_hi = pr["target_range"]
         if t_lo < lo or t_hi > hi:
-            mismatch = (f"a final {act} limits the outputs to [{fmt(lo)}, {fmt(hi)}] but the "
-                        f"targets span [{fmt(t_lo)}, {fmt(t_hi)}]")
+            mismatch = (
+                f"a final {act} limits the outputs to [{fmt(lo)}, {fmt(hi)}] but the "
+                f"targets span [{fmt(t_lo)}, {fmt(t_hi)}]"
+            )
     if mismatch:
         add("loss-wiring", mismatch)
-    elif (task != "regression" and best_fit is not None and best_fit >= p.min_accuracy
-          and loss_fraction is not None and loss_fraction > p.max_loss_fraction):
-        add("loss-wiring", f"every sample is classified correctly but the loss stays at "
+    elif (
+        task != "regression"
+        and best_fit is not None
+        and best_fit >= p.min_accuracy
+        and loss_fraction is not None
+        and loss_fraction > p.max_loss_fraction
+    ):
+        add(
+            "loss-wiring",
+            f"every sample is classified correctly but the loss stays at "
             f"{pct(loss_fraction)} of its start: the outputs cannot reach the loss's floor "
-            f"(an activation before {loss}, or targets in the wrong form)")
+            f"(an activation before {loss}, or targets in the wrong form)",
+        )
     blocked = any(c["cause"] in ("frozen-parameters", "zero-gradients") for c in causes)
     tiny = upd is not None and upd < p.small_update_ratio and not blocked
     spread = pr.get("output_spread")
     if spread is not None and spread < p.min_output_spread and not blocked and not tiny:
-        add("input-ignored", f"the outputs barely differ between samples ({pct(spread)} of their "
+        add(
+            "input-ignored",
+            f"the outputs barely differ between samples ({_pct(spread)} of their "
             f"variation is across samples): the input signal does not get through the network "
-            f"(vanishing gradients, saturated or dead units, a broken forward)")
+            f"(vanishing gradients, saturated or dead units, a broken forward)",
+        )
     if drop is not None and drop < p.stalled_drop:
         if tiny:
-            add("learning-rate-too-small", f"the loss moved {_pct(drop)} in {pr['steps_run']} "
+            add(
+                "learning-rate-too-small",
+                f"the loss moved {_pct(drop)} in {pr['steps_run']} "
                 f"steps and one step changes the weights by {fmt(upd)} of their norm "
-                f"(healthy: about 1e-3): learning rate too small")
+                f"(healthy: about 1e-3): learning rate too small",
+            )
         elif not blocked and not any(c["cause"] == "input-ignored" for c in causes):
-            add("loss-wiring", f"the weights move ({fmt(upd or 0)} of their norm per step) but "
-                f"the loss moved only {_pct(drop)}: the loss hardly depends on the outputs")
+            add(
+                "loss-wiring",
+                f"the weights move ({fmt(upd or 0)} of their norm per step) but "
+                f"the loss moved only {_pct(drop)}: the loss hardly depends on the outputs",
+            )
     elif tiny:
-        add("learning-rate-too-small", f"one step changes the weights by {fmt(upd)} of their "
-            f"norm (healthy: about 1e-3): learning rate probably too small")
+        add(
+            "learning-rate-too-small",
+            f"one step changes the weights by {fmt(upd)} of their "
+            f"norm (healthy: about 1e-3): learning rate probably too small",
+        )
     left = loss_fraction if loss_fraction is not None else 1.0
-    add("capacity", f"the loss plateaued at {pct(left)} of its start: the model cannot represent "
+    add(
+        "capacity",
+        f"the loss plateaued at {pct(left)} of its start: the model cannot represent "
         f"{pr['samples']} samples, or cannot be optimized to (too small, or hard to train: deep "
-        f"saturating stacks, poor initialization)")
+        f"saturating stacks, poor initialization)",
+    )
     return causes
 
 
@@ -213,8 +267,13 @@ _CAUSE_TITLE = {
 
 
 def _pct(x: float) -> str:
-    """Percent with two significant digits for small values (0.04%, not 0.0%)."""
-    if abs(x) >= 0.001 or x == 0:
+    """Percent with two significant digits for small values (0.04%, not 0.0%) and never a
+    rounded 100% for a share below 1 (99.9%)."""
+    if 0.995 <= x < 1:
+        return f"{min(x * 100, 99.9):.1f}%"
+    if x == 0:
+        return "0%"
+    if abs(x) >= 0.001:
         return pct(x)
     return f"{x * 100:.2g}%"
 
@@ -243,12 +302,19 @@ class SmallBatchOverfit(SpecCheck):
         causes = m["causes"]
         fit = m["final_fit"]
         metric = "R^2" if m["fit_metric"] == "r2" else "accuracy"
-        fit_txt = f", batch {metric} {pct(fit) if metric == 'accuracy' else fmt(fit)}" if (
-            fit is not None) else ""
-        share = (f" ({_pct(m['loss_fraction'])} of the way from its floor left)"
-                 if m["loss_fraction"] is not None else "")
-        ranked = "; ".join(f"{i + 1}. {_CAUSE_TITLE[c['cause']]}" for i, c in
-                           enumerate(causes[1:4], start=1))
+        fit_txt = (
+            f", batch {metric} {pct(fit) if metric == 'accuracy' else fmt(fit)}"
+            if (fit is not None)
+            else ""
+        )
+        share = (
+            f" ({_pct(m['loss_fraction'])} of the way from its floor left)"
+            if m["loss_fraction"] is not None
+            else ""
+        )
+        ranked = "; ".join(
+            f"{i + 1}. {_CAUSE_TITLE[c['cause']]}" for i, c in enumerate(causes[1:4], start=1)
+        )
         message = (
             f"Could not overfit {m['samples']} training samples in {m['steps_run']} steps: loss "
             f"{fmt(m['initial_loss'])} -> {fmt(m['final_loss'])}{share}{fit_txt}. "
@@ -277,8 +343,15 @@ class SmallBatchOverfit(SpecCheck):
         }
         where = {"model": m["model_class"], "split": "train", "samples": m["samples"]}
         conf = _CAUSE_CONFIDENCE[causes[0]["cause"]]
-        return [finding("OD201", confidence=conf, message=message, evidence=evidence,
-                        where=where, figure="probes/small_batch")]
+        return [
+            finding(
+                "OD201",
+                confidence=conf,
+                message=message,
+                evidence=evidence,
+                where=where,
+            )
+        ]
 
 
 # --- OD202-OD204: label randomization test -----------------------------------------------------
@@ -302,6 +375,7 @@ class LabelShuffleParams:
     min_coverage: float = 0.5  # share of the training set the runs used
     # OD204: shuffled-label training scores above chance on held-out data
     leak_min_gain: float = 0.2  # mean held-out score closes >= 20% of the chance-to-perfect gap
+    leak_epochs: int = 12  # ... averaged over the shuffled run's first this many epochs
     leak_z: float = 4.0  # ... and is this many standard errors above chance
 
 
@@ -328,8 +402,9 @@ def chance_se(class_counts: list[int] | None, chance: float | None) -> float | N
     return math.sqrt(sum(p * (1 - p) / n for n in present)) / k
 
 
-def fit_time(run: dict[str, Any], chance: float | None, metric: str | None,
-             level: float) -> float | None:
+def fit_time(
+    run: dict[str, Any], chance: float | None, metric: str | None, level: float
+) -> float | None:
     """Epochs until the run's training score first reaches `level` (chance-normalized),
     interpolated linearly; epoch e's running score is placed at e - 0.5, the score at
     initialization at 0. None when it never gets there."""
@@ -381,19 +456,21 @@ def summarize_shuffle(pr: dict[str, Any], p: LabelShuffleParams) -> dict[str, An
             slowdown = 1.0 if t_time is None else s_time / 0.5
         else:
             slowdown = s_time / t_time
-        rows.append({
-            "true_train_score": t["final_train_score"],
-            "shuffled_train_score": s["final_train_score"],
-            "true_held_out": _tail_mean(t_ho),
-            "true_held_out_final": t["final_held_out_score"],
-            "shuffled_held_out": _tail_mean(s_ho),
-            "shuffled_held_out_mean": _mean(s_ho),
-            "shuffled_held_out_final": s["final_held_out_score"],
-            "held_out_at_init": s["held_out_score_at_init"],
-            "true_fit_epochs": t_time,
-            "shuffled_fit_epochs": s_time,
-            "slowdown": slowdown,
-        })
+        rows.append(
+            {
+                "true_train_score": t["final_train_score"],
+                "shuffled_train_score": s["final_train_score"],
+                "true_held_out": _tail_mean(t_ho),
+                "true_held_out_final": t["final_held_out_score"],
+                "shuffled_held_out": _tail_mean(s_ho),
+                "shuffled_held_out_mean": _mean(s["held_out_score"][: p.leak_epochs]),
+                "shuffled_held_out_final": s["final_held_out_score"],
+                "held_out_at_init": s["held_out_score_at_init"],
+                "true_fit_epochs": t_time,
+                "shuffled_fit_epochs": s_time,
+                "slowdown": slowdown,
+            }
+        )
     out: dict[str, Any] = {k: _mean([r[k] for r in rows]) for k in rows[0]}
     if any(r["slowdown"] is None for r in rows):
         out["slowdown"] = None  # some seed never fitted the shuffled labels
@@ -403,13 +480,13 @@ def summarize_shuffle(pr: dict[str, Any], p: LabelShuffleParams) -> dict[str, An
     out["true_held_out_gain"] = gain(out["true_held_out"], ch, metric)
     out["shuffled_held_out_gain"] = gain(out["shuffled_held_out_mean"], ch, metric)
     out["held_out_at_init_gain"] = gain(out["held_out_at_init"], ch, metric)
-    out["held_out_se"] = (chance_se(pr.get("held_out_class_counts"), ch)
-                          if metric != "r2" else None)
+    out["held_out_se"] = chance_se(pr.get("held_out_class_counts"), ch) if metric != "r2" else None
     return out
 
 
-def judge_shuffle(pr: dict[str, Any], sb: dict[str, Any] | None,
-                  p: LabelShuffleParams) -> dict[str, Any]:
+def judge_shuffle(
+    pr: dict[str, Any], sb: dict[str, Any] | None, p: LabelShuffleParams
+) -> dict[str, Any]:
     """Verdicts of the label randomization test (pure function). `sb` is the small-batch
     verdict: labels are called unlearnable only when the model can fit a small batch."""
     if not pr.get("judged") or not pr.get("runs"):
@@ -428,8 +505,10 @@ def judge_shuffle(pr: dict[str, Any], sb: dict[str, Any] | None,
     m["noise_margin"] = noise
     held_ok = ch is not None and pr["held_out_samples"] >= p.min_held_out
     if held_ok and noise > p.max_noise_margin * gap:
-        m["notes"].append(f"held-out noise ({p.chance_z:g} SE = {noise:.3f}) is too large to "
-                          f"judge: too few held-out samples per class")
+        m["notes"].append(
+            f"held-out noise ({p.chance_z:g} SE = {noise:.3f}) is too large to "
+            f"judge: too few held-out samples per class"
+        )
         held_ok = False
     elif ch is not None and pr["held_out_samples"] < p.min_held_out:
         m["notes"].append(f"only {pr['held_out_samples']} held-out samples: no held-out verdict")
@@ -437,8 +516,9 @@ def judge_shuffle(pr: dict[str, Any], sb: dict[str, Any] | None,
     # OD203: the real labels do no better than chance on held-out data
     margin = max(p.max_true_gain * gap, noise)
     m["chance_margin"] = margin
-    at_chance = bool(held_ok and s["true_held_out"] is not None
-                     and s["true_held_out"] <= ch + margin)
+    at_chance = bool(
+        held_ok and s["true_held_out"] is not None and s["true_held_out"] <= ch + margin
+    )
     m["true_at_chance"] = at_chance
     tg, sg = s["true_train_gain"], s["shuffled_train_gain"]
     m["train_advantage"] = tg - sg if tg is not None and sg is not None else None
@@ -452,9 +532,11 @@ def judge_shuffle(pr: dict[str, Any], sb: dict[str, Any] | None,
         m["notes"].append("the model cannot overfit a small batch (OD201): OD203 withheld")
         od203 = False
     if od203 and (tg is None or tg < p.min_train_fit):
-        m["notes"].append(f"the real-label run hardly fitted its own training labels (gain "
-                          f"{0 if tg is None else tg:.2f} < {p.min_train_fit}): the runs are too "
-                          f"short for this model to learn anything, OD203 withheld")
+        m["notes"].append(
+            f"the real-label run hardly fitted its own training labels (gain "
+            f"{0 if tg is None else tg:.2f} < {p.min_train_fit}): the runs are too "
+            f"short for this model to learn anything, OD203 withheld"
+        )
         od203 = False
     if od203:
         m["fires"].append("OD203")
@@ -464,14 +546,20 @@ def judge_shuffle(pr: dict[str, Any], sb: dict[str, Any] | None,
     m["fit_ratio"] = sg / tg if tg and sg is not None and tg > 0 else None
     od202 = bool(
         not at_chance
-        and tg is not None and tg >= p.fit_level
-        and sg is not None and sg >= p.min_shuffled_fit
-        and m["fit_ratio"] is not None and m["fit_ratio"] >= p.min_fit_ratio
-        and slow is not None and slow <= p.max_slowdown
+        and tg is not None
+        and tg >= p.fit_level
+        and sg is not None
+        and sg >= p.min_shuffled_fit
+        and m["fit_ratio"] is not None
+        and m["fit_ratio"] >= p.min_fit_ratio
+        and slow is not None
+        and slow <= p.max_slowdown
     )
     if od202 and pr["coverage"] < p.min_coverage:
-        m["notes"].append(f"the runs used {pct(pr['coverage'])} of the training set: "
-                          f"memorizing a subset says little about the whole (OD202 withheld)")
+        m["notes"].append(
+            f"the runs used {pct(pr['coverage'])} of the training set: "
+            f"memorizing a subset says little about the whole (OD202 withheld)"
+        )
         od202 = False
     if od202:
         m["fires"].append("OD202")
@@ -481,8 +569,7 @@ def judge_shuffle(pr: dict[str, Any], sb: dict[str, Any] | None,
     z = (sh - ch) / se if sh is not None and ch is not None and se else None
     m["shuffled_z"] = z
     sgain = s["shuffled_held_out_gain"]
-    if (held_ok and sgain is not None and sgain >= p.leak_min_gain
-            and (z is None or z >= p.leak_z)):
+    if held_ok and sgain is not None and sgain >= p.leak_min_gain and (z is None or z >= p.leak_z):
         m["fires"].append("OD204")
     return m
 
@@ -506,7 +593,7 @@ class LabelRandomization(SpecCheck):
         try:
             sb_check = SmallBatchOverfit()
             sb = judge_small_batch(ctx.probe("small_batch"), ctx.params_for(sb_check))
-        except Exception as exc:  # noqa: BLE001 - the gate is supporting evidence only
+        except Exception as exc:  # the gate is supporting evidence only
             sb = {"fires": False, "error": f"{type(exc).__name__}: {exc}"}
         summary = ctx.probe("summary")
         return {
@@ -539,8 +626,15 @@ class LabelRandomization(SpecCheck):
             maker = {"OD202": _od202, "OD203": _od203, "OD204": _od204}[code]
             message, conf, evidence = maker(m, pr, p)
             evidence = {**base, **evidence, "thresholds": asdict(p)}
-            out.append(finding(code, confidence=conf, message=message, evidence=evidence,
-                               where=where, figure="probes/label_shuffle"))
+            out.append(
+                finding(
+                    code,
+                    confidence=conf,
+                    message=message,
+                    evidence=evidence,
+                    where=where,
+                )
+            )
         return out
 
 
@@ -559,22 +653,28 @@ def _od203(m, pr, p):
     adv = m["train_advantage"]
     transfer = adv is not None and adv >= p.min_train_advantage
     half = pr["epochs"] - pr["epochs"] // 2
-    head = (f"Real labels do no better than chance on held-out data: held-out {_name(metric)} "
-            f"{_score(m['true_held_out'], metric)} with the real training labels vs "
-            f"{_score(m['shuffled_held_out'], metric)} with shuffled ones (chance "
-            f"{_score(ch, metric)}, margin {_score(m['chance_margin'], metric)}; mean of the "
-            f"last {half} of {pr['epochs']} epochs on {pr['train_samples_used']} samples)")
+    head = (
+        f"Real labels do no better than chance on held-out data: held-out {_name(metric)} "
+        f"{_score(m['true_held_out'], metric)} with the real training labels vs "
+        f"{_score(m['shuffled_held_out'], metric)} with shuffled ones (chance "
+        f"{_score(ch, metric)}, margin {_score(m['chance_margin'], metric)}; mean of the "
+        f"last {half} of {pr['epochs']} epochs on {pr['train_samples_used']} samples)"
+    )
     if transfer:
-        tail = (f"; yet the real labels are fitted far better than shuffled ones (train "
-                f"{_score(m['true_train_score'], metric)} vs "
-                f"{_score(m['shuffled_train_score'], metric)}): what is learned on the training "
-                f"data does not transfer to the held-out data")
+        tail = (
+            f"; yet the real labels are fitted far better than shuffled ones (train "
+            f"{_score(m['true_train_score'], metric)} vs "
+            f"{_score(m['shuffled_train_score'], metric)}): what is learned on the training "
+            f"data does not transfer to the held-out data"
+        )
         conf = 0.8
     else:
-        tail = (f"; the real labels are fitted no faster than shuffled ones (train "
-                f"{_score(m['true_train_score'], metric)} vs "
-                f"{_score(m['shuffled_train_score'], metric)}): the training labels do not "
-                f"match their inputs")
+        tail = (
+            f"; the real labels are fitted no faster than shuffled ones (train "
+            f"{_score(m['true_train_score'], metric)} vs "
+            f"{_score(m['shuffled_train_score'], metric)}): the training labels do not "
+            f"match their inputs"
+        )
         conf = 0.9
     if not m.get("small_batch_fits"):
         conf *= 0.85  # the small-batch gate could not be checked
@@ -596,8 +696,11 @@ def _od203(m, pr, p):
 def _od202(m, pr, p):
     metric, slow = pr["metric"], m["slowdown"]
     per_sample = m.get("parameters_per_training_sample")
-    size = (f"; {m['parameters']:,} parameters, {per_sample:,.0f} per training sample"
-            if m.get("parameters") is not None and per_sample is not None else "")
+    size = (
+        f"; {m['parameters']:,} parameters, {per_sample:,.0f} per training sample"
+        if m.get("parameters") is not None and per_sample is not None
+        else ""
+    )
     message = (
         f"Shuffled labels are memorized about as fast as real ones: train {_name(metric)} "
         f"{_score(m['shuffled_train_score'], metric)} on {pr['train_samples_used']} shuffled "
@@ -630,8 +733,9 @@ def _od204(m, pr, p):
     ztxt = f", {z:.1f} standard errors above" if z is not None else ""
     message = (
         f"Trained on shuffled labels, the model still scores {_name(metric)} "
-        f"{_score(m['shuffled_held_out_mean'], metric)} on held-out data on average over "
-        f"{pr['epochs']} epochs (chance {_score(ch, metric)}{ztxt}): the held-out labels are "
+        f"{_score(m['shuffled_held_out_mean'], metric)} on held-out data on average over its "
+        f"first {min(p.leak_epochs, pr['epochs'])} epochs (chance {_score(ch, metric)}{ztxt}): "
+        f"the held-out labels are "
         f"predictable without the training labels"
     )
     init_gain = m["held_out_at_init_gain"]

@@ -456,6 +456,32 @@ class DeadUnits(SpecCheck):
         m["judged_stage"] = "trained" if a.get("trained") else "init"
         return m
 
+    def figures(self, m: dict[str, Any]) -> dict[str, Any]:
+        layers = m.get("layers") or []
+        if not layers:
+            return {}
+        sites = list(dict.fromkeys(r["site"] for r in layers))
+        series = {
+            stage: [
+                next(
+                    (r["dead_share"] for r in layers if r["site"] == s and r["stage"] == stage), 0.0
+                )
+                for s in sites
+            ]
+            for stage in ("init", "trained")
+            if any(r["stage"] == stage for r in layers)
+        }
+        return {
+            "model/dead-units": {
+                "kind": "bars",
+                "title": "Dead ReLU units per layer (share of units never active)",
+                "y_label": "share dead",
+                "log_y": False,
+                "categories": sites,
+                "series": series,
+            }
+        }
+
     def judge(self, m: dict[str, Any], p: DeadParams) -> list[Finding]:
         if m["samples"] < p.min_samples:
             return []
@@ -558,6 +584,37 @@ class Saturation(SpecCheck):
         m["judged_stage"] = "trained" if a.get("trained") else "init"
         return m
 
+    def figures(self, m: dict[str, Any]) -> dict[str, Any]:
+        layers = m.get("layers") or []
+        if not layers:
+            return {}
+        sites = list(dict.fromkeys(r["site"] for r in layers))
+        series = {
+            stage: [
+                next(
+                    (
+                        r["saturated_share"]
+                        for r in layers
+                        if r["site"] == s and r["stage"] == stage
+                    ),
+                    0.0,
+                )
+                for s in sites
+            ]
+            for stage in ("init", "trained")
+            if any(r["stage"] == stage for r in layers)
+        }
+        return {
+            "model/saturation": {
+                "kind": "bars",
+                "title": "Saturated tanh/sigmoid pre-activations per layer",
+                "y_label": "share saturated",
+                "log_y": False,
+                "categories": sites,
+                "series": series,
+            }
+        }
+
     def judge(self, m: dict[str, Any], p: SaturationParams) -> list[Finding]:
         stage = m["judged_stage"]
         when = (
@@ -631,6 +688,33 @@ class WeightScale(SpecCheck):
 
     def measure(self, ctx: Context, p: WeightScaleParams) -> dict[str, Any]:
         return dict(ctx.probe("weights"))
+
+    def figures(self, m: dict[str, Any]) -> dict[str, Any]:
+        panels = []
+        for layer in m.get("layers") or []:
+            hist = layer.get("histogram")
+            if not hist:
+                continue
+            refs = layer.get("references") or {}
+            panels.append(
+                {
+                    "name": f"{layer['name']} ({layer['type']})",
+                    "edges": hist["edges"],
+                    "counts": hist["counts"],
+                    "std": layer.get("std"),
+                    "reference_std": refs.get("he"),
+                    "reference_name": "He",
+                }
+            )
+        if not panels:
+            return {}
+        return {
+            "model/weights": {
+                "kind": "histograms",
+                "title": "Weights per layer against the He initialization scale",
+                "panels": panels[:12],
+            }
+        }
 
     def judge(self, m: dict[str, Any], p: WeightScaleParams) -> list[Finding]:
         high, low, bad = [], [], []

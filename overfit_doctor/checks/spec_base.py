@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from overfit_doctor.checks.base import CheckMeta, Context, Outcome
@@ -18,8 +19,12 @@ class SpecCheck:
     def run(self, ctx: Context) -> Outcome:
         params = ctx.params_for(self)
         m = self.measure(ctx, params)
-        return Outcome(measurements=m, findings=list(self.judge(m, params)),
-                       figures=self.figures(m))
+        figures = self.figures(m)
+        findings = list(self.judge(m, params))
+        if len(figures) == 1:  # point each finding without a plot at the check's only plot
+            key = next(iter(figures))
+            findings = [f if f.figure else replace(f, figure=key) for f in findings]
+        return Outcome(measurements=m, findings=findings, figures=figures)
 
     def figures(self, m: dict[str, Any]) -> dict[str, Any]:
         """Plot data for reports (kinds `lines`, `bars`, `histograms`; docs/json-schema.md)."""

@@ -62,7 +62,6 @@ LOCALIZE_DIRECTIONS = {"quick": 1}  # per module, by budget (2 otherwise)
 SCALE_FLOOR = 1e-3  # "scaled" directions: tensors with smaller gradients are not boosted further
 KINDS = ("scaled", "uniform")  # direction kinds, in turn
 FULL_SCAN_MODULES = 12  # localization tests every module up to this many, bisects beyond
-MAX_MODULES_REPORTED = 8
 
 _KINK_MODULES = (
     nn.ReLU,

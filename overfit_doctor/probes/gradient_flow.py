@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import islice
 from typing import Any
 
@@ -124,7 +124,9 @@ class _Tracker:
         for name, module in model.named_modules():
             if name and any(True for _ in module.parameters(recurse=False)):
                 self.types[name] = type(module).__name__
-                self.handles.append(module.register_forward_hook(self._forward_hook(name)))
+                # a module that refuses hooks (a scripted one) just has no delta
+                with suppress(RuntimeError, AttributeError):
+                    self.handles.append(module.register_forward_hook(self._forward_hook(name)))
         for name, p in trainable:
             self.handles.append(p.register_hook(self._param_hook(name)))
 

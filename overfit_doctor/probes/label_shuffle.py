@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from overfit_doctor.probes.context import ProbeContext
+from overfit_doctor.probes.small_batch import loss_problem
 
 SEED_OFFSET = 202
 HELD_OUT_MAX = 1000  # held-out samples scored each epoch (binomial SE <= 1.6 points)
@@ -50,6 +51,12 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
     X, y = train.X[pool[:n]], train.y[pool[:n]]
     scorer = Scorer(ctx, y)
     epochs = run_epochs(b.shuffle_samples, b.shuffle_epochs, n)
+    probe_model = ctx.new_model(SEED_OFFSET)
+    problem = loss_problem(ctx, probe_model, X[: ctx.batch_size], y[: ctx.batch_size])
+    if problem is None:  # the held-out targets too (a class the outputs cannot score)
+        problem = loss_problem(ctx, probe_model, Xh, yh)
+    if problem is not None:
+        return {"model_class": type(probe_model).__name__, "judged": False, "reason": problem}
 
     runs = []
     for s in range(b.seeds):
@@ -58,8 +65,17 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         pair: dict[str, Any] = {"seed": ctx.seed + s}
         for name, labels in (("true", y), ("shuffled", y_shuffled)):
             ctx.say(f"label shuffle: {name} labels" + (f" (seed {s + 1})" if b.seeds > 1 else ""))
-            pair[name] = train_run(ctx, scorer, X, labels, Xh, yh, SEED_OFFSET + s, epochs,
-                                   eval_every=math.ceil(epochs / b.shuffle_epochs))
+            pair[name] = train_run(
+                ctx,
+                scorer,
+                X,
+                labels,
+                Xh,
+                yh,
+                SEED_OFFSET + s,
+                epochs,
+                eval_every=math.ceil(epochs / b.shuffle_epochs),
+            )
         pair["labels_unchanged_by_shuffle"] = _unchanged(y, y_shuffled)
         runs.append(pair)
 
@@ -153,8 +169,9 @@ class Scorer:
         (squared error, squared deviation from the training mean) for R^2."""
         if self.metric == "r2":
             o, t = out.reshape(y.shape).double().cpu(), y.double().cpu()
-            return torch.tensor([float(((t - o) ** 2).sum()),
-                                 float(((t - self.center) ** 2).sum())])
+            return torch.tensor(
+                [float(((t - o) ** 2).sum()), float(((t - self.center) ** 2).sum())]
+            )
         p, t = self._labels(out.detach().cpu(), y.cpu())
         correct = torch.bincount(t[p == t], minlength=self.k)
         return torch.cat([correct, torch.bincount(t, minlength=self.k)]).double()
@@ -191,15 +208,22 @@ class Scorer:
         return {"loss": _num(total / max(len(y), 1)), "score": _num(score), "accuracy": _num(acc)}
 
 
-def train_run(ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int, epochs: int,
-              eval_every: int = 1) -> dict[str, Any]:
+def train_run(
+    ctx, scorer: Scorer, X, y, Xh, yh, seed_offset: int, epochs: int, eval_every: int = 1
+) -> dict[str, Any]:
     """One short training on (X, y); per-epoch curves on its training labels and, every
     `eval_every` epochs and at the last one, on held-out data (None in between)."""
     model = ctx.new_model(seed_offset)
     optimizer = ctx.new_optimizer(model)
     held0, train0 = scorer.evaluate(model, Xh, yh), scorer.evaluate(model, X, y)
-    names = ("train_loss", "train_score", "train_accuracy", "held_out_loss", "held_out_score",
-             "held_out_accuracy")
+    names = (
+        "train_loss",
+        "train_score",
+        "train_accuracy",
+        "held_out_loss",
+        "held_out_score",
+        "held_out_accuracy",
+    )
     curves: dict[str, list] = {k: [] for k in names}
     diverged = False
     for epoch in range(epochs):

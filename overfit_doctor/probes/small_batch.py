@@ -43,6 +43,9 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
     X, y = train.X[idx].to(ctx.device), train.y[idx].to(ctx.device)
 
     model = ctx.new_model(SEED_OFFSET)
+    problem = loss_problem(ctx, model, X, y)
+    if problem is not None:
+        return {"model_class": type(model).__name__, "judged": False, "reason": problem}
     dropout_disabled = disable_dropout(model)
     optimizer = ctx.new_optimizer(model, no_weight_decay=True)
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
@@ -111,7 +114,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         "last_quarter_drop": _rel_drop(last_quarter[0], last_quarter[-1]),
         "target_variance": _target_variance(task, y),
         "target_range": _range(y.float()) if task == "regression" else None,
-        "constant_inputs": bool(len(X) > 1 and torch.all(X == X[:1]).item()),
+        "constant_inputs": bool(len(X) > 1 and torch.all(X[:1] == X).item()),
         "distinct_targets": int(torch.unique(y).numel()),
         "output_activation": output_activation(model),
         "output_range": _range(outputs),
@@ -124,6 +127,21 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         "loss_curve": thin(losses, MAX_CURVE_POINTS),
         "fit_curve": thin(fits, MAX_CURVE_POINTS),
     }
+
+
+def loss_problem(
+    ctx: ProbeContext, model: nn.Module, X: torch.Tensor, y: torch.Tensor
+) -> str | None:
+    """Why the loss cannot be computed on the model's outputs for these targets (targets out of
+    the outputs' range, shapes the loss rejects), or None. Reported as "not judged", since a
+    check that needs the loss has nothing to measure; other checks name the mismatch."""
+    try:
+        with torch.no_grad():
+            ctx.loss_fn(ctx.forward(model, X), y)
+    except (IndexError, RuntimeError, ValueError) as exc:
+        msg = str(exc).strip().splitlines()
+        return f"the loss cannot be computed: {type(exc).__name__}: {msg[0] if msg else ''}"
+    return None
 
 
 def disable_dropout(model: nn.Module) -> list[str]:
@@ -236,8 +254,13 @@ def audit_gradients(named: list[tuple[str, torch.Tensor]]) -> dict[str, Any]:
     nonfinite = [n for n, p in named if p.grad is not None and not bool(p.grad.isfinite().all())]
     total = sum(p.numel() for _, p in named)
     dead = sum(p.numel() for n, p in named if n in set(none) | set(zero))
-    norm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for n, p in named
-                         if p.grad is not None and n not in nonfinite))
+    norm = math.sqrt(
+        sum(
+            float(p.grad.double().pow(2).sum())
+            for n, p in named
+            if p.grad is not None and n not in nonfinite
+        )
+    )
     return {
         "tensors_without_grad": none,
         "tensors_with_zero_grad": zero,
@@ -251,8 +274,12 @@ def update_ratio(before: list[torch.Tensor], after: list[torch.Tensor]) -> float
     """||theta_after - theta_before|| / ||theta_before|| over all trainable parameters."""
     if not before:
         return None
-    diff = math.sqrt(sum(float((a.detach() - b).double().pow(2).sum())
-                         for a, b in zip(after, before, strict=True)))
+    diff = math.sqrt(
+        sum(
+            float((a.detach() - b).double().pow(2).sum())
+            for a, b in zip(after, before, strict=True)
+        )
+    )
     base = math.sqrt(sum(float(b.double().pow(2).sum()) for b in before))
     return diff / base if base > 0 else (math.inf if diff > 0 else 0.0)
 

@@ -5,6 +5,7 @@ OD304/OD305 (parameters without gradient / frozen). Real small models on digits 
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from torch import nn
 
 from overfit_doctor import Spec
 from overfit_doctor.api import diagnose
-from overfit_doctor.checks.gradients import FlowParams, GradientFlow
+from overfit_doctor.checks.gradients import FlowParams, GradCheckParams, GradientCheck, GradientFlow
 from overfit_doctor.probes import gradcheck, gradient_flow
 from overfit_doctor.probes.context import ProbeContext
 from overfit_doctor.spec import load_spec
@@ -112,6 +113,69 @@ def test_od301_not_raised_by_a_detach_which_is_od304s_business():
         "body.2.bias",
     }
     assert "OD301" not in codes(d)
+
+
+def _gc_measurements(rel_errors: list[float], confirmed: list[bool]) -> dict:
+    dirs = [
+        {"rel_error": r, "confirmed": c, "kink": False}
+        for r, c in zip(rel_errors, confirmed, strict=True)
+    ]
+    return {
+        "judged": True,
+        "directions": dirs,
+        "kink_directions": 0,
+        "parameters_checked": 100,
+        "samples": 4,
+        "h": 1e-6,
+        "h_check": 1e-4,
+        "noise_floor": 1e-9,
+        "kinks_possible": [],
+        "excluded_no_grad": [],
+        "modules": [],
+        "model": "Net",
+    }
+
+
+def test_od301_judge_bands():
+    judge = GradientCheck().judge
+    p = GradCheckParams()
+    assert judge(_gc_measurements([1e-8, 1e-7, 1e-8], [False] * 3), p) == []
+    # a kink: large but unconfirmed disagreement
+    assert judge(_gc_measurements([0.5, 1e-8, 1e-8], [False] * 3), p) == []
+    [f] = judge(_gc_measurements([0.5, 0.2, 1e-8], [True, True, False]), p)
+    assert f.severity.label == "error" and f.evidence["confirmed_directions"] == 2
+    # the suspicious band needs two confirmed directions and is only a warning
+    assert judge(_gc_measurements([1e-3, 1e-8, 1e-8], [True, False, False]), p) == []
+    [f] = judge(_gc_measurements([1e-3, 2e-3, 1e-8], [True, True, False]), p)
+    assert f.severity.label == "warning" and f.confidence < 0.6
+    assert (
+        judge(
+            _gc_measurements([1e-3, 2e-3, 1e-8], [True, True, False]),
+            replace(p, suspicious_rel=1e-2),
+        )
+        == []
+    )
+
+
+def test_findings_and_per_layer_tables_are_json():
+    for name in ("wrong_custom_backward", "grad_exploding_init", "detach_in_forward"):
+        d = diag(name)
+        text = json.dumps(d.to_dict(), allow_nan=False)
+        assert "gradient-flow" in text
+    flow = record(diag("healthy_mlp"), "gradient-flow").measurements
+    for row in flow["layers"]:
+        assert {"layer", "grad_norm_init", "grad_norm_after", "weight_norm", "update_ratio"} <= set(
+            row
+        )
+    assert [row["layer"] for row in flow["layers"]] == [
+        "0.weight",
+        "0.bias",
+        "2.weight",
+        "2.bias",
+        "4.weight",
+        "4.bias",
+    ]
+    assert 1e-4 < flow["median_update_ratio"] < 1e-1
 
 
 def _tiny_mlp():
@@ -270,7 +334,7 @@ def test_od302_deep_sigmoid_stack():
     ev = f.evidence
     assert ev["weight_first_last_init"] < 1e-6 and ev["delta_first_last_init"] < 1e-6
     assert ev["first_layer"] == "0.weight" and ev["last_layer"] == "24.weight"
-    assert ev["thresholds"] == {"vanishing_ratio": 1e-3}
+    assert ev["thresholds"] == {"vanishing_ratio": 1e-3, "min_weight_layers": 3}
     assert f.where["layer"] == "0.weight"
     assert "OD303" not in codes(d) and "OD301" not in codes(d)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_diabetes, load_digits
 from sklearn.metrics import balanced_accuracy_score, r2_score
 from torch import nn
 
@@ -34,6 +34,15 @@ from overfit_doctor.spec import load_spec
 
 SPECS = Path(__file__).resolve().parents[2] / "benchmarks" / "faults" / "specs"
 CODES = ["OD201", "OD202", "OD203", "OD204"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models: intra-op threads only add contention on a shared CPU (10x slower here)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def run(spec, select=CODES, **kw):
@@ -152,6 +161,25 @@ def test_healthy_regression_gets_no_finding():
     assert m["probe"]["metric"] == "r2" and m["true_held_out"] > 0.2
 
 
+def test_misaligned_regression_targets_are_not_learnable():
+    X, y = load_diabetes(return_X_y=True)
+    X, y = (X - X.mean(0)) / X.std(0), (y - y.mean()) / y.std()
+    X, y = torch.tensor(X, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    y_train = y[:330][torch.randperm(330, generator=torch.Generator().manual_seed(0))]
+
+    def model():
+        return nn.Sequential(
+            nn.Linear(10, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 1)
+        )
+
+    d = run(Spec(model=model, train=(X[:330], y_train), val=(X[330:], y[330:])))
+    assert codes(d) == ["OD203"]
+    ev = d.findings[0].evidence
+    assert ev["metric"] == "r2" and ev["true_held_out"] < 0.1 and ev["true_train_score"] > 0.2
+    correct = Spec(model=model, train=(X[:330], y[:330]), val=(X[330:], y[330:]))
+    assert run(correct, select=["OD203"]).findings == ()
+
+
 def test_no_validation_split_holds_out_training_rows():
     train, _ = _digits()
     d = run(Spec(model=_mlp, train=train), select=["OD202", "OD203", "OD204"])
@@ -159,6 +187,17 @@ def test_no_validation_split_holds_out_training_rows():
     pr = record(d, "label-randomization").measurements["probe"]
     assert pr["held_out_source"] == "train holdout" and pr["held_out_samples"] == 325
     assert pr["train_samples_used"] == 512
+
+
+def test_a_loss_that_cannot_be_computed_is_not_judged():
+    """Targets beyond the model's outputs: both checks run, say why, and report nothing."""
+    train, val = _digits()
+    d = run(Spec(model=lambda: nn.Linear(64, 5), train=train, val=val))
+    assert d.findings == ()
+    for check in ("small-batch-overfit", "label-randomization"):
+        r = record(d, check)
+        assert r.status == "ran" and r.measurements["judged"] is False
+        assert "loss cannot be computed" in r.measurements["reason"]
 
 
 def test_experiments_are_deterministic_and_leave_the_user_data_alone():
@@ -227,7 +266,7 @@ def test_label_smoothing_floor_is_the_minimum_of_the_loss():
         opt.zero_grad()
         loss(logits, target).backward()
         opt.step()
-    assert float(loss(logits, target)) == pytest.approx(floor, abs=1e-3)
+    assert float(loss(logits, target).detach()) == pytest.approx(floor, abs=1e-3)
     assert small_batch.loss_floor(nn.MSELoss(), (8, 1), 8) == 0.0
     assert small_batch.loss_floor(lambda o, t: (o - t).abs().mean(), (8, 1), 8) is None
 
@@ -257,12 +296,27 @@ def test_fit_time_interpolates_between_epochs():
 
 def _sb(**kw):
     base = {
-        "task": "classification", "loss": "CrossEntropyLoss", "samples": 16, "steps_run": 200,
-        "initial_loss": 2.3, "final_loss": 1.5, "min_loss": 1.5, "loss_floor": 0.0,
-        "loss_finite": True, "final_fit": 0.6, "best_fit": 0.6, "last_quarter_drop": 0.0,
-        "trainable_parameters": 1000, "share_without_grad": 0.0, "first_update_ratio": 1e-2,
-        "total_update_ratio": 0.5, "output_activation": None, "output_spread": 0.8,
-        "constant_inputs": False, "distinct_targets": 8, "target_range": None,
+        "task": "classification",
+        "loss": "CrossEntropyLoss",
+        "samples": 16,
+        "steps_run": 200,
+        "initial_loss": 2.3,
+        "final_loss": 1.5,
+        "min_loss": 1.5,
+        "loss_floor": 0.0,
+        "loss_finite": True,
+        "final_fit": 0.6,
+        "best_fit": 0.6,
+        "last_quarter_drop": 0.0,
+        "trainable_parameters": 1000,
+        "share_without_grad": 0.0,
+        "first_update_ratio": 1e-2,
+        "total_update_ratio": 0.5,
+        "output_activation": None,
+        "output_spread": 0.8,
+        "constant_inputs": False,
+        "distinct_targets": 8,
+        "target_range": None,
     }
     return {**base, **kw}
 
@@ -293,23 +347,40 @@ def test_small_batch_causes_are_ranked_by_evidence():
     assert top(output_spread=0.01) == "input-ignored"
     assert top(first_update_ratio=1e-6) == "learning-rate-too-small"
     assert top() == "capacity"
-    regression = _sb(task="regression", loss="MSELoss", output_activation="Sigmoid",
-                     target_range=[-2.0, 3.0])
+    regression = _sb(
+        task="regression", loss="MSELoss", output_activation="Sigmoid", target_range=[-2.0, 3.0]
+    )
     assert rank_causes(regression, p, 0.6, 0.3, None)[0]["cause"] == "loss-wiring"
 
 
 def _shuffle_probe(true_ho, shuffled_ho, true_fit=0.99, shuffled_fit=0.3, at_init=0.1):
     def run_(ho, fit, init):
-        return {"train_score_at_init": 0.1, "train_score": [0.1 + (fit - 0.1) * e / 11
-                                                            for e in range(1, 13)],
-                "final_train_score": fit, "held_out_score": [ho] * 12,
-                "final_held_out_score": ho, "held_out_score_at_init": init, "diverged": False}
+        return {
+            "train_score_at_init": 0.1,
+            "train_score": [0.1 + (fit - 0.1) * e / 11 for e in range(1, 13)],
+            "final_train_score": fit,
+            "held_out_score": [ho] * 12,
+            "final_held_out_score": ho,
+            "held_out_score_at_init": init,
+            "diverged": False,
+        }
+
     return {
-        "judged": True, "metric": "balanced_accuracy", "chance_train": 0.1,
-        "chance_held_out": 0.1, "held_out_samples": 450, "held_out_class_counts": [45] * 10,
-        "train_samples_used": 512, "coverage": 1.0, "num_classes": 10,
-        "runs": [{"true": run_(true_ho, true_fit, 0.1), "shuffled": run_(shuffled_ho,
-                                                                          shuffled_fit, at_init)}],
+        "judged": True,
+        "metric": "balanced_accuracy",
+        "chance_train": 0.1,
+        "chance_held_out": 0.1,
+        "held_out_samples": 450,
+        "held_out_class_counts": [45] * 10,
+        "train_samples_used": 512,
+        "coverage": 1.0,
+        "num_classes": 10,
+        "runs": [
+            {
+                "true": run_(true_ho, true_fit, 0.1),
+                "shuffled": run_(shuffled_ho, shuffled_fit, at_init),
+            }
+        ],
     }
 
 
