@@ -200,7 +200,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "OD504", "unnormalized-inputs", "unnormalized_inputs", _D, _W,
-        "Inputs are far from zero mean and unit scale (or contain NaN/inf)",
+        "Inputs are far from zero mean and unit scale, or inputs/targets contain NaN/inf",
         ("normalize-inputs", "check-data-pipeline"),
     ),
     Rule(

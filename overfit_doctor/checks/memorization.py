@@ -333,7 +333,7 @@ class SmallBatchOverfit(SpecCheck):
             "loss_fraction": m["loss_fraction"],
             "loss_drop": m["loss_drop"],
             "last_quarter_drop": m["last_quarter_drop"],
-            f"final_batch_{m['fit_metric']}": fit,
+            f"final_batch_{m['fit_metric'] or 'fit'}": fit,
             "first_update_ratio": m["first_update_ratio"],
             "share_without_grad": m.get("share_without_grad"),
             "output_activation": m["output_activation"],

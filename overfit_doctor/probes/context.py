@@ -82,6 +82,7 @@ class ProbeContext:
         ctx = cls(spec, BUDGETS[budget], seed, _device(device), progress)
         ctx.train  # noqa: B018 - materialize now so bad data fails early, with a clear message
         ctx.output_shape  # noqa: B018 - and a model that crashes on a batch
+        ctx.new_optimizer(ctx.new_model())  # first optimizer use imports a lot: pay it here
         return ctx
 
     @contextmanager

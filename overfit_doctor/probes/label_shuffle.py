@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from overfit_doctor.probes.context import ProbeContext
-from overfit_doctor.probes.small_batch import loss_problem
+from overfit_doctor.probes.small_batch import loss_problem, outputs_are_values
 
 SEED_OFFSET = 202
 HELD_OUT_MAX = 1000  # held-out samples scored each epoch (binomial SE <= 1.6 points)
@@ -48,6 +48,8 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         keep = torch.randperm(len(yh), generator=g)[:HELD_OUT_MAX]
         Xh, yh = Xh[keep], yh[keep]
     n = min(b.shuffle_samples, len(pool))
+    if n < 2 or len(yh) < 1:
+        return {"judged": False, "reason": f"too few samples ({len(train)} training)"}
     X, y = train.X[pool[:n]], train.y[pool[:n]]
     scorer = Scorer(ctx, y)
     epochs = run_epochs(b.shuffle_samples, b.shuffle_epochs, n)
@@ -128,6 +130,12 @@ class Scorer:
             self.center = y_train.double().mean(0)
             if self.metric is None:
                 self.reason = f"model outputs {list(out[1:])} do not match the targets"
+            elif not outputs_are_values(ctx.spec.loss):
+                self.metric = None
+                self.reason = (
+                    f"float targets with {ctx.loss_name} (multi-label or soft "
+                    f"labels): the outputs are not scored"
+                )
         elif self.task == "binary":
             self.metric, self.k = "balanced_accuracy", 2
         elif len(out) >= 2 and tuple(out[2:]) == tuple(y_train.shape[1:]):

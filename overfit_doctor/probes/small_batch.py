@@ -51,6 +51,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
     named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     start = [p.detach().clone() for _, p in named]
     task = ctx.task
+    fit_task = task if task != "regression" or outputs_are_values(ctx.spec.loss) else "none"
     floor = loss_floor(ctx.spec.loss, ctx.output_shape, n)
 
     model.train()
@@ -68,7 +69,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         loss = ctx.loss_fn(out, y)
         value = float(loss.detach())
         losses.append(value)
-        fits.append(batch_fit(task, out.detach(), y))
+        fits.append(batch_fit(fit_task, out.detach(), y))
         outputs = out.detach()
         if not math.isfinite(value):
             break
@@ -109,7 +110,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         "initial_fit": fits[0],
         "final_fit": fits[-1],
         "best_fit": max((f for f in fits if f is not None), default=None),
-        "fit_metric": "r2" if task == "regression" else "accuracy",
+        "fit_metric": {"regression": "r2", "none": None}.get(fit_task, "accuracy"),
         # relative loss decrease over the last quarter of the steps: ~0 = plateau
         "last_quarter_drop": _rel_drop(last_quarter[0], last_quarter[-1]),
         "target_variance": _target_variance(task, y),
@@ -159,7 +160,9 @@ def disable_dropout(model: nn.Module) -> list[str]:
 
 def batch_fit(task: str, out: torch.Tensor, y: torch.Tensor) -> float | None:
     """Accuracy on the batch (classification, binary) or R^2 (regression); None if the shapes
-    do not say how to compare outputs with targets."""
+    do not say how to compare outputs with targets (or for task "none")."""
+    if task == "none":
+        return None
     if task == "classification":
         if out.dim() >= 2 and out.shape[0] == y.shape[0] and out.shape[2:] == y.shape[1:]:
             return float((out.argmax(1) == y).float().mean())
@@ -169,6 +172,43 @@ def batch_fit(task: str, out: torch.Tensor, y: torch.Tensor) -> float | None:
             return None
         return float(((out.reshape(-1) > 0).float() == y.reshape(-1).float()).float().mean())
     return r2(out, y)
+
+
+# Losses whose inputs are not predictions of the targets (logits, log-probabilities, a mean and
+# a variance): float targets with such a loss (multi-label 0/1, soft labels) are not scored by R^2.
+_NON_VALUE_LOSSES = (
+    nn.BCELoss,
+    nn.BCEWithLogitsLoss,
+    nn.CrossEntropyLoss,
+    nn.NLLLoss,
+    nn.KLDivLoss,
+    nn.MultiLabelSoftMarginLoss,
+    nn.MultiLabelMarginLoss,
+    nn.SoftMarginLoss,
+    nn.PoissonNLLLoss,
+    nn.GaussianNLLLoss,
+)
+_NON_VALUE_FUNCTIONS = {
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "kl_div",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "multilabel_soft_margin_loss",
+}
+
+
+def outputs_are_values(loss) -> bool:
+    """Whether a regression-task model's outputs predict the targets themselves, so that R^2
+    applies: true for the inferred MSE loss, value losses and custom losses; false for
+    cross-entropy-like losses on float targets (multi-label, soft labels)."""
+    if isinstance(loss, type):
+        return not issubclass(loss, _NON_VALUE_LOSSES)
+    if isinstance(loss, _NON_VALUE_LOSSES):
+        return False
+    return getattr(loss, "__name__", None) not in _NON_VALUE_FUNCTIONS
 
 
 def r2(out: torch.Tensor, y: torch.Tensor, center: torch.Tensor | None = None) -> float | None:

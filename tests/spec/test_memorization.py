@@ -189,6 +189,28 @@ def test_no_validation_split_holds_out_training_rows():
     assert pr["train_samples_used"] == 512
 
 
+def test_multi_label_targets_are_judged_on_the_loss_not_on_r2():
+    """Float 0/1 targets with four outputs look like regression to the context; R^2 of logits
+    would be meaningless, so the small batch is judged on the BCE loss and the shuffle test
+    says why it does not score."""
+    (X, y), (Xv, yv) = _digits()
+
+    def attributes(t):
+        return torch.stack([t >= 5, t % 2 == 0, (t == 0) | (t == 8), (t == 1) | (t == 7)], 1)
+
+    spec = Spec(
+        model=lambda: nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4)),
+        train=(X, attributes(y).float()),
+        val=(Xv, attributes(yv).float()),
+        loss=nn.BCEWithLogitsLoss(),
+    )
+    d = run(spec)
+    assert d.findings == ()
+    sb = record(d, "small-batch-overfit").measurements
+    assert sb["fitted"] and sb["fit_metric"] is None and sb["loss_fraction"] <= 0.1
+    assert "multi-label" in record(d, "label-randomization").measurements["reason"]
+
+
 def test_a_loss_that_cannot_be_computed_is_not_judged():
     """Targets beyond the model's outputs: both checks run, say why, and report nothing."""
     train, val = _digits()
