@@ -120,7 +120,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "OD204", "shuffled-labels-score-above-chance", "data_leakage", _MEM, _E,
-        "A model trained on shuffled labels scores above chance on validation: suspect leakage",
+        "Held-out labels are predictable without the training labels: suspect leakage",
         ("check-train-val-overlap", "deduplicate-splits", "check-train-val-pipeline"),
     ),
     Rule(

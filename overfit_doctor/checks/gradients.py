@@ -256,14 +256,22 @@ def _exploding(m: dict[str, Any], p: FlowParams) -> Finding | None:
     nonfinite = m["nonfinite_init"] or m["nonfinite_after"]
     during = m["nonfinite_training"]
     if nonfinite or during:
-        names = nonfinite or during[0]["layers"]
-        when = (
-            "at initialization"
-            if m["nonfinite_init"]
-            else f"at training step {during[0]['step'] + 1}"
-            if during
-            else f"after {m['steps_done']} training steps"
-        )
+        loss_step = m.get("nonfinite_loss_step")
+        if m["nonfinite_init"]:
+            names, conf = m["nonfinite_init"], 0.9
+            when = "at initialization"
+        elif during:
+            names, conf = during[0]["layers"], 0.8
+            when = f"at training step {during[0]['step'] + 1} (the loss was still finite)"
+        elif loss_step is not None:
+            names, conf = m["nonfinite_after"], 0.7
+            when = (
+                f"after the loss became non-finite at training step {loss_step + 1} with the "
+                "configured optimizer (the weights diverged)"
+            )
+        else:
+            names, conf = m["nonfinite_after"], 0.75
+            when = f"after {m['steps_done']} training steps"
         message = (
             f"Non-finite (inf/NaN) gradients {when} in {len(names)} parameter tensor(s): "
             f"{_names(names)}."
@@ -278,7 +286,6 @@ def _exploding(m: dict[str, Any], p: FlowParams) -> Finding | None:
             **_update_summary(m),
             "thresholds": thresholds,
         }
-        conf = 0.9 if m["nonfinite_init"] else 0.8
         return finding(
             "OD303",
             confidence=conf,
@@ -439,7 +446,8 @@ class ParameterConnectivity(SpecCheck):
             if p.report_zero_gradient and m["zero_gradient"]:
                 parts.append(
                     f"{len(m['zero_gradient'])} get an exactly-zero gradient on every probed "
-                    f"batch: {_names(m['zero_gradient'])}"
+                    f"batch (usually units downstream that are all dead, see OD403, or a zero "
+                    f"multiplier): {_names(m['zero_gradient'])}"
                 )
             if p.report_not_updated and m["not_updated"]:
                 parts.append(
@@ -462,13 +470,17 @@ class ParameterConnectivity(SpecCheck):
             "loss_detached": m.get("loss_detached"),
             "thresholds": asdict(p),
         }
+        # exactly-zero gradients alone are the trace of another cause (dead units, zero weights
+        # downstream), which other checks name better: information, not a warning
+        zero_only = all(kind == "zero" for kind, _, _ in groups)
         out.append(
             finding(
                 "OD304",
-                confidence=conf,
+                confidence=0.6 if zero_only else conf,
                 message=message,
                 evidence=evidence,
                 where={**where, "layer": names[0]},
+                severity=Severity.INFO if zero_only else None,
             )
         )
         return out

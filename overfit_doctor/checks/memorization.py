@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from overfit_doctor.checks.analysis import fmt, pct
-from overfit_doctor.checks.base import CheckMeta, Context, finding
+from overfit_doctor.checks.base import CheckMeta, Context, NotApplicable, finding
 from overfit_doctor.checks.spec_base import SpecCheck
 from overfit_doctor.checks.stats import clamp
 from overfit_doctor.diagnosis import Finding
@@ -294,7 +294,35 @@ class SmallBatchOverfit(SpecCheck):
 
     def measure(self, ctx: Context, params: SmallBatchParams) -> dict[str, Any]:
         pr = ctx.probe("small_batch")
-        return {**pr, **judge_small_batch(pr, params)}
+        m = {**pr, **judge_small_batch(pr, params)}
+        if not m.get("judged", True) and pr.get("judged") is False:
+            raise NotApplicable(pr["reason"])
+        return m
+
+    def figures(self, m: dict[str, Any]) -> dict[str, Any]:
+        steps, losses = m.get("curve_steps"), m.get("loss_curve")
+        if not steps or not losses:
+            return {}
+        points = [(x, y) for x, y in zip(steps, losses, strict=True) if y is not None]
+        series = {
+            "training loss on the batch": {"x": [x for x, _ in points], "y": [y for _, y in points]}
+        }
+        if m.get("loss_floor") is not None and points:
+            series["loss floor"] = {
+                "x": [points[0][0], points[-1][0]],
+                "y": [m["loss_floor"], m["loss_floor"]],
+            }
+        return {
+            "model/small-batch": {
+                "kind": "lines",
+                "title": f"Overfitting one batch of {m['samples']} training samples "
+                f"(regularization off)",
+                "x_label": "step",
+                "y_label": f"loss ({m['loss']})",
+                "log_y": False,
+                "series": series,
+            }
+        }
 
     def judge(self, m: dict[str, Any], p: SmallBatchParams) -> list[Finding]:
         if not m.get("fires"):
@@ -596,12 +624,45 @@ class LabelRandomization(SpecCheck):
         except Exception as exc:  # the gate is supporting evidence only
             sb = {"fires": False, "error": f"{type(exc).__name__}: {exc}"}
         summary = ctx.probe("summary")
+        m = judge_shuffle(pr, sb, params)
+        if not m["judged"]:
+            raise NotApplicable(m["reason"])
         return {
-            **judge_shuffle(pr, sb, params),
+            **m,
             "probe": pr,
-            "small_batch_fits": None if "error" in sb else not sb.get("fires"),
+            "small_batch_fits": (
+                None if "error" in sb or sb.get("judged") is False else not sb.get("fires")
+            ),
             "parameters": summary.get("trainable_parameters"),
             "parameters_per_training_sample": summary.get("parameters_per_training_sample"),
+        }
+
+    def figures(self, m: dict[str, Any]) -> dict[str, Any]:
+        pr = m.get("probe") or {}
+        if not pr.get("runs"):
+            return {}
+        run = pr["runs"][0]
+        series = {}
+        for key, label in (("true", "real labels"), ("shuffled", "shuffled labels")):
+            for curve, where in (("train_score", "train"), ("held_out_score", "held-out")):
+                ys = [run[key][f"{curve}_at_init"], *run[key][curve]]  # epoch 0: untrained
+                pts = [(e, y) for e, y in enumerate(ys) if y is not None]
+                if pts:
+                    series[f"{label}, {where}"] = {
+                        "x": [x for x, _ in pts],
+                        "y": [y for _, y in pts],
+                    }
+        metric = "R^2" if pr["metric"] == "r2" else "balanced accuracy"
+        return {
+            "model/label-shuffle": {
+                "kind": "lines",
+                "title": f"Real vs shuffled training labels ({pr['train_samples_used']} samples; "
+                f"held-out: {pr['held_out_source']})",
+                "x_label": "epoch",
+                "y_label": metric,
+                "log_y": False,
+                "series": series,
+            }
         }
 
     def judge(self, m: dict[str, Any], p: LabelShuffleParams) -> list[Finding]:

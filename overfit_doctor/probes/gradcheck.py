@@ -265,7 +265,7 @@ class _Setup:
                         "gradient would be rounding noise"
                     )
                 return self.ctx.loss_fn(out, self.y)
-            except (InputError, RuntimeError, TypeError, ValueError) as exc:
+            except (InputError, RuntimeError, TypeError, ValueError, IndexError) as exc:
                 raise _NotJudged(
                     f"the model or loss does not run in float64: {str(exc).splitlines()[0]}"
                 ) from None

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from overfit_doctor.errors import InputError
 from overfit_doctor.probes.context import ProbeContext
 
 SEED_OFFSET = 302
@@ -64,7 +65,14 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
     probe = probe_batches(ctx)
     tracker = _Tracker(model, trainable)
     try:
-        init = tracker.snapshot(ctx, probe, record_order=True)
+        try:
+            init = tracker.snapshot(ctx, probe, record_order=True)
+        except (InputError, RuntimeError, IndexError, ValueError, TypeError) as exc:
+            # the loss cannot be computed (wrong output size...): other checks say why
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            result.update(judged=False, reason=f"{type(exc).__name__}: {text}")
+            result["seconds"] = time.perf_counter() - start
+            return result
         weight_norms = {n: float(p.detach().norm()) for n, p in trainable}
         steps = _train(ctx, model, trainable, tracker)
         after = tracker.snapshot(ctx, probe)

@@ -125,6 +125,7 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
         **grad_audit,
         "first_update_ratio": first_update_ratio,
         "total_update_ratio": total_change,
+        "curve_steps": thin(list(range(len(losses))), MAX_CURVE_POINTS),
         "loss_curve": thin(losses, MAX_CURVE_POINTS),
         "fit_curve": thin(fits, MAX_CURVE_POINTS),
     }

@@ -411,6 +411,23 @@ def test_od303_nonfinite_gradient_with_a_finite_loss():
     assert math.isfinite(f.evidence["loss_init"])
 
 
+def test_od303_weights_diverged_under_a_huge_learning_rate():
+    X, y = digits_data()
+    spec = Spec(
+        model=lambda: nn.Sequential(
+            nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)
+        ),
+        train=(X, y),
+        optimizer=lambda p: torch.optim.SGD(p, lr=1e4),
+    )
+    d = diagnose(spec=spec, budget="quick", select=["OD303"], device="cpu")
+    [f] = d.findings
+    assert f.confidence == 0.7 and "the weights diverged" in f.message
+    assert f.evidence["nonfinite_loss_step"] is not None and not f.evidence["nonfinite_init"]
+    spec.optimizer = lambda p: torch.optim.SGD(p, lr=0.1)
+    assert not diagnose(spec=spec, budget="quick", select=["OD303"], device="cpu").findings
+
+
 def test_od303_judge_needs_the_ratio_at_both_snapshots():
     m = {
         "judged": True,
@@ -551,6 +568,23 @@ def test_od304_whole_graph_cut():
     d = diagnose(spec=spec, budget="quick", select=["OD304"], device="cpu")
     f = next(f for f in d.findings if f.code == "OD304")
     assert "does not depend on any trainable parameter" in f.message
+
+
+def test_od304_exactly_zero_gradients_from_dead_units_are_information_only():
+    d = diag("dead_relu_bias")
+    [f] = [f for f in d.findings if f.code == "OD304"]
+    assert f.severity.label == "info" and f.confidence == 0.6
+    assert "0.weight" in f.evidence["zero_gradient"] and f.evidence["disconnected"] == []
+    assert "OD303" not in codes(d) and "OD302" not in codes(d)
+
+
+def test_probes_skip_a_loss_that_cannot_be_computed():
+    d = diag("state_too_few_outputs")  # 8 outputs for 10 classes: cross-entropy raises
+    for check_id in ("gradient-flow", "parameter-connectivity"):
+        r = record(d, check_id)
+        assert r.status == "ran" and r.measurements["judged"] is False
+        assert "out of bounds" in r.measurements["reason"]
+    assert not codes(d)
 
 
 def test_od305_frozen_layer_is_info_only():
