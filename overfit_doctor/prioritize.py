@@ -41,13 +41,16 @@ def actions(
     """Remedies scored by the findings that recommend them: each finding adds its priority,
     discounted by the remedy's rank in that rule's list; cheaper efforts win ties. Remedies
     the model already applies (`present`, from the regularization audit) are left out."""
+    findings = list(findings)
+    present_codes = {f.code for f in findings}
     score: dict[str, float] = defaultdict(float)
     codes: dict[str, list[str]] = defaultdict(list)
     for f in findings:
+        weight_base = f.priority
         if f.severity < Severity.WARNING and f.symptom == "insufficient_data":
-            weight_base = 0.5 * f.priority
-        else:
-            weight_base = f.priority
+            weight_base *= 0.5
+        if present_codes.intersection(rule(f.code).explained_by):
+            weight_base *= 0.25  # a cause was found: fixing it comes before generic advice
         for r, remedy_id in enumerate(rule(f.code).remedies):
             score[remedy_id] += weight_base / (1 + r)
             if f.code not in codes[remedy_id]:

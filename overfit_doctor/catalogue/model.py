@@ -71,3 +71,4 @@ class Rule:
     title: str  # one line for listings
     remedies: tuple[str, ...]  # remedy ids, most effective first
     supersedes: tuple[str, ...] = ()  # codes this one makes redundant in the same place
+    explained_by: tuple[str, ...] = ()  # codes naming a cause of this symptom: their fixes first

@@ -105,6 +105,8 @@ RULES: tuple[Rule, ...] = (
         "The model cannot drive the loss on one small batch to near its floor",
         ("check-loss-wiring", "fix-output-activation", "unfreeze-or-connect-parameters",
          "tune-learning-rate", "check-data-pipeline", "bigger-model"),
+        explained_by=("OD301", "OD302", "OD303", "OD304", "OD401", "OD402", "OD403", "OD404",
+                      "OD504"),
     ),
     Rule(
         "OD202", "memorizes-random-labels", "memorization", _MEM, _W,
@@ -142,7 +144,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "OD304", "parameters-without-gradient", "disconnected_parameters", _G, _W,
-        "Trainable parameters receive no (or always-zero) gradient",
+        "Trainable parameters receive no gradient, or are never updated",
         ("unfreeze-or-connect-parameters", "check-loss-wiring"),
     ),
     Rule(

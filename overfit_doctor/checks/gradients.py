@@ -164,6 +164,28 @@ class GradientFlow(SpecCheck):
     def measure(self, ctx: Context, params: FlowParams) -> dict[str, Any]:
         return dict(ctx.probe("gradient_flow"))
 
+    def figures(self, m: dict[str, Any]) -> dict[str, Any]:
+        rows = [r for r in m.get("layers") or [] if r.get("ndim", 2) >= 2]
+        if not rows:
+            return {}
+        series = {
+            label: [max(float(r.get(key) or 0.0), 1e-30) for r in rows]
+            for label, key in (
+                ("at initialization", "grad_norm_init"),
+                (f"after {m.get('steps_done', 0)} steps", "grad_norm_after"),
+            )
+        }
+        return {
+            "model/gradient-norms": {
+                "kind": "bars",
+                "title": "Gradient norm per weight tensor (input layer first)",
+                "y_label": "gradient L2 norm",
+                "log_y": True,
+                "categories": [r["layer"] for r in rows],
+                "series": series,
+            }
+        }
+
     def judge(self, m: dict[str, Any], p: FlowParams) -> list[Finding]:
         if not m.get("judged"):
             return []

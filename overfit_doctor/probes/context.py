@@ -82,7 +82,9 @@ class ProbeContext:
         ctx = cls(spec, BUDGETS[budget], seed, _device(device), progress)
         ctx.train  # noqa: B018 - materialize now so bad data fails early, with a clear message
         ctx.output_shape  # noqa: B018 - and a model that crashes on a batch
-        ctx.new_optimizer(ctx.new_model())  # first optimizer use imports a lot: pay it here
+        model = ctx.new_model()
+        if any(p.requires_grad for p in model.parameters()):
+            ctx.new_optimizer(model)  # the first optimizer imports a lot: pay it while loading
         return ctx
 
     @contextmanager
