@@ -94,12 +94,13 @@ _MEMORY_SNIPPETS = {
 
 
 def peak_rss_mb(what: str, path: Path) -> float:
-    """Peak resident memory of a fresh process doing one case (Python start included)."""
+    """Peak resident memory (VmHWM) of a fresh process doing one case, Python start included."""
     import subprocess
 
     code = (
         f"from pathlib import Path\nPATH = Path({str(path)!r})\n{_MEMORY_SNIPPETS[what]}\n"
-        "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        # VmHWM belongs to this process image; ru_maxrss would keep the parent's peak across exec
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
