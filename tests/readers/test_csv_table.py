@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import time
 from pathlib import Path
@@ -12,10 +11,10 @@ import pandas as pd
 import pytest
 
 from overfit_doctor.errors import InputError
-from overfit_doctor.history import readers
 from overfit_doctor.history.load import load_history
 from overfit_doctor.history.readers import csv_table
 from overfit_doctor.history.source import read_head
+from tests.readers import curve, pairs
 
 FIX = Path(__file__).parent.parent / "fixtures" / "logs" / "csv_table"
 BRATS = FIX / "ahmetcakmak_brats2020_unet_training.log"  # CRLF
@@ -23,26 +22,6 @@ APPENDED = FIX / "akshatsharma_brain_tumor_appended_runs.csv"  # CRLF, 4 runs
 OLD_ACC = FIX / "amineechraibi_braincnn_acc_trainonly.log"  # CRLF, acc, no val
 FER = FIX / "ashishbatham_fer_2ep.csv"  # \r\r\n
 NO_EPOCH = FIX / "ivanlopes_birds_history_noepochcol.csv"  # LF, no epoch column
-
-
-@pytest.fixture(autouse=True)
-def _only_written_readers(monkeypatch):
-    """Other readers are written in parallel: sniff among the modules that exist."""
-    names = tuple(
-        n for n in readers.READER_MODULES if importlib.util.find_spec(f"{readers.__name__}.{n}")
-    )
-    monkeypatch.setattr(readers, "READER_MODULES", names)
-
-
-def curve(history, run, split, metric):
-    f = history.frame
-    rows = f[(f["run"] == run) & (f["split"] == split) & (f["metric"] == metric)]
-    return rows.sort_values(["epoch", "step"])
-
-
-def pairs(history, run):
-    f = history.run(run)
-    return set(zip(f["split"], f["metric"], strict=True))
 
 
 def test_keras_training_log_through_load():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -11,36 +10,16 @@ import pandas as pd
 import pytest
 
 from overfit_doctor.errors import InputError
-from overfit_doctor.history import readers
 from overfit_doctor.history.load import load_history
 from overfit_doctor.history.readers import json_history
 from overfit_doctor.history.source import read_head
+from tests.readers import curve, pairs
 
 FIX = Path(__file__).parent.parent / "fixtures" / "logs" / "json_history"
 KERAS = FIX / "aleenaterasa_covid_cnn_3ep_keras.json"
 TORCH = FIX / "drunkmacintosh_fer2013_effnetb0_pytorch_90ep.json"  # indent=2, percent acc
 LOSS_ONLY = FIX / "hassanali_iris_keras_lossonly.json"
 WANDB_SUMMARY = FIX.parent / "wandb" / "nicetea17_cifar10_resnet18_wandb-summary.json"
-
-
-@pytest.fixture(autouse=True)
-def _only_written_readers(monkeypatch):
-    """Other readers are written in parallel: sniff among the modules that exist."""
-    names = tuple(
-        n for n in readers.READER_MODULES if importlib.util.find_spec(f"{readers.__name__}.{n}")
-    )
-    monkeypatch.setattr(readers, "READER_MODULES", names)
-
-
-def curve(history, run, split, metric):
-    f = history.frame
-    rows = f[(f["run"] == run) & (f["split"] == split) & (f["metric"] == metric)]
-    return rows.sort_values(["epoch", "step"])
-
-
-def pairs(history, run):
-    f = history.run(run)
-    return set(zip(f["split"], f["metric"], strict=True))
 
 
 def test_keras_history_dump_through_load():

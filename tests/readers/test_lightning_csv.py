@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 from pathlib import Path
@@ -11,36 +10,16 @@ import pandas as pd
 import pytest
 
 from overfit_doctor.errors import InputError
-from overfit_doctor.history import readers
 from overfit_doctor.history.load import find_logs, load_history
 from overfit_doctor.history.readers import csv_table, lightning_csv
 from overfit_doctor.history.source import read_head
+from tests.readers import curve, pairs
 
 FIX = Path(__file__).parent.parent / "fixtures" / "logs" / "lightning_csv"
 MNIST = FIX / "hcdescamps_mnist_steps.csv"  # CRLF, post-fit validate/test rows
 OPAL = FIX / "evening_opal_v2_lrmonitor_8ep.csv"  # CRLF, lr-Adam rows, slash names
 EUROSAT = FIX / "juliocontreras_eurosat_valonly_10ep.csv"  # LF, val only
 FOREST = FIX / "radutuodr_forest_cover_underfit_7ep.csv"  # LF, *_0 duplicate keys
-
-
-@pytest.fixture(autouse=True)
-def _only_written_readers(monkeypatch):
-    """Other readers are written in parallel: sniff among the modules that exist."""
-    names = tuple(
-        n for n in readers.READER_MODULES if importlib.util.find_spec(f"{readers.__name__}.{n}")
-    )
-    monkeypatch.setattr(readers, "READER_MODULES", names)
-
-
-def curve(history, run, split, metric):
-    f = history.frame
-    rows = f[(f["run"] == run) & (f["split"] == split) & (f["metric"] == metric)]
-    return rows.sort_values(["step", "epoch"])
-
-
-def pairs(history, run):
-    f = history.run(run)
-    return set(zip(f["split"], f["metric"], strict=True))
 
 
 def test_sniff_beats_csv_table():

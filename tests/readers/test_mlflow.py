@@ -10,16 +10,11 @@ import pytest
 from overfit_doctor.errors import InputError
 from overfit_doctor.history.load import find_logs, load_history
 from overfit_doctor.history.readers import mlflow
+from tests.readers import curve
 
 FIX = Path(__file__).parent.parent / "fixtures" / "logs" / "mlflow"
 DIPLO = FIX / "christiandagatti_dl_diplo_run"  # train_loss + test_loss, 3 steps
 SWAHILI = FIX / "swahili_stt_keras_autolog"  # Keras autolog: loss only, step = epoch
-
-
-def curve(history, run, split, metric):
-    f = history.frame
-    rows = f[(f["run"] == run) & (f["split"] == split) & (f["metric"] == metric)]
-    return rows.sort_values("step")
 
 
 def test_sniff_run_metrics_and_parent_folders():

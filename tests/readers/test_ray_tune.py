@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 from pathlib import Path
@@ -12,34 +11,14 @@ import pandas as pd
 import pytest
 
 from overfit_doctor.errors import InputError
-from overfit_doctor.history import readers
 from overfit_doctor.history.load import find_logs, load_history
 from overfit_doctor.history.readers import csv_table, json_history, ray_tune
 from overfit_doctor.history.source import read_head
+from tests.readers import curve, pairs
 
 TRIAL = next((Path(__file__).parent.parent / "fixtures" / "logs" / "ray_tune").iterdir())
 RESULT = TRIAL / "result.json"
 PROGRESS = TRIAL / "progress.csv"
-
-
-@pytest.fixture(autouse=True)
-def _only_written_readers(monkeypatch):
-    """Other readers are written in parallel: sniff among the modules that exist."""
-    names = tuple(
-        n for n in readers.READER_MODULES if importlib.util.find_spec(f"{readers.__name__}.{n}")
-    )
-    monkeypatch.setattr(readers, "READER_MODULES", names)
-
-
-def curve(history, run, split, metric):
-    f = history.frame
-    rows = f[(f["run"] == run) & (f["split"] == split) & (f["metric"] == metric)]
-    return rows.sort_values("step")
-
-
-def pairs(history, run):
-    f = history.run(run)
-    return set(zip(f["split"], f["metric"], strict=True))
 
 
 def test_fixture_is_the_trial_folder():

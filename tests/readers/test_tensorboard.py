@@ -11,6 +11,7 @@ import pytest
 from overfit_doctor.errors import InputError
 from overfit_doctor.history.load import find_logs, load_history
 from overfit_doctor.history.readers import tensorboard
+from tests.readers import curve, pairs
 
 pytest.importorskip("tensorboard")
 SummaryWriter = pytest.importorskip("torch.utils.tensorboard").SummaryWriter
@@ -20,17 +21,6 @@ TORCH = FIX / "torch_mlp_digits"
 KERAS = FIX / "keras_digits"
 LIGHTNING = FIX / "lightning_digits"
 TF2 = FIX / "tf2_tensor_digits"
-
-
-def curve(history, run, split, metric):
-    f = history.frame
-    rows = f[(f["run"] == run) & (f["split"] == split) & (f["metric"] == metric)]
-    return rows.sort_values("step")
-
-
-def pairs(history, run):
-    f = history.run(run)
-    return set(zip(f["split"], f["metric"], strict=True))
 
 
 FOUR = {("train", "loss"), ("val", "loss"), ("train", "accuracy"), ("val", "accuracy")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import shutil
 from pathlib import Path
@@ -11,34 +10,14 @@ import pandas as pd
 import pytest
 
 from overfit_doctor.errors import InputError
-from overfit_doctor.history import readers
 from overfit_doctor.history.load import load_history
 from overfit_doctor.history.readers import csv_table, yolo_csv
 from overfit_doctor.history.source import read_head
+from tests.readers import curve, pairs
 
 FIX = Path(__file__).parent.parent / "fixtures" / "logs" / "yolo_csv"
 DETECT = FIX / "abonia_fire_smoke_25ep.csv"  # old padded format, 0-based
 CLS = FIX / "alexandor_yolo11_cls_10ep.csv"  # new format with time, 1-based
-
-
-@pytest.fixture(autouse=True)
-def _only_written_readers(monkeypatch):
-    """Other readers are written in parallel: sniff among the modules that exist."""
-    names = tuple(
-        n for n in readers.READER_MODULES if importlib.util.find_spec(f"{readers.__name__}.{n}")
-    )
-    monkeypatch.setattr(readers, "READER_MODULES", names)
-
-
-def curve(history, run, split, metric):
-    f = history.frame
-    rows = f[(f["run"] == run) & (f["split"] == split) & (f["metric"] == metric)]
-    return rows.sort_values("epoch")
-
-
-def pairs(history, run):
-    f = history.run(run)
-    return set(zip(f["split"], f["metric"], strict=True))
 
 
 def test_sniff():
