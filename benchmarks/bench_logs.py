@@ -132,29 +132,43 @@ def run(rows: int, repeat: int) -> list[tuple[str, str, float, float]]:
         csv = tmp_path / "metrics.csv"
         t0 = time.perf_counter()
         make_csv(csv, rows)
-        print(f"wrote {csv.stat().st_size / 1e6:.1f} MB CSV in {time.perf_counter() - t0:.1f}s",
-              file=sys.stderr)
+        print(
+            f"wrote {csv.stat().st_size / 1e6:.1f} MB CSV in {time.perf_counter() - t0:.1f}s",
+            file=sys.stderr,
+        )
         label = f"CSV, {rows:,} rows"
         case(label, "pandas.read_csv alone", lambda: pd.read_csv(csv), csv, repeat)
         case(label, "overfit-doctor load_history", lambda: load_history([csv]), csv, repeat)
-        case(label, "overfit-doctor diagnose (parse + checks)", lambda: diagnose(csv), csv,
-             repeat)
+        case(label, "overfit-doctor diagnose (parse + checks)", lambda: diagnose(csv), csv, repeat)
 
         tb_dir = tmp_path / "tb"
         tb_dir.mkdir()
         t0 = time.perf_counter()
         event_file = make_tfevents(tb_dir, rows)
-        print(f"wrote {event_file.stat().st_size / 1e6:.1f} MB event file in "
-              f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
+        print(
+            f"wrote {event_file.stat().st_size / 1e6:.1f} MB event file in "
+            f"{time.perf_counter() - t0:.1f}s",
+            file=sys.stderr,
+        )
         label = f"TensorBoard, {rows:,} scalars"
         case(label, "overfit-doctor load_history", lambda: load_history([tb_dir]), tb_dir, repeat)
-        case(label, "overfit-doctor diagnose (parse + checks)", lambda: diagnose(tb_dir), tb_dir,
-             repeat)
+        case(
+            label,
+            "overfit-doctor diagnose (parse + checks)",
+            lambda: diagnose(tb_dir),
+            tb_dir,
+            repeat,
+        )
         try:
             from tbparse import SummaryReader
 
-            case(label, "tbparse SummaryReader(...).scalars",
-                 lambda: SummaryReader(str(tb_dir)).scalars, tb_dir, max(1, repeat - 2))
+            case(
+                label,
+                "tbparse SummaryReader(...).scalars",
+                lambda: SummaryReader(str(tb_dir)).scalars,
+                tb_dir,
+                max(1, repeat - 2),
+            )
         except ImportError:
             print("tbparse not installed: skipped", file=sys.stderr)
         from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -165,8 +179,13 @@ def run(rows: int, repeat: int) -> list[tuple[str, str, float, float]]:
             for tag in acc.Tags()["scalars"]:
                 acc.Scalars(tag)
 
-        case(label, "EventAccumulator (size_guidance scalars=0)", accumulate, tb_dir,
-             max(1, repeat - 2))
+        case(
+            label,
+            "EventAccumulator (size_guidance scalars=0)",
+            accumulate,
+            tb_dir,
+            max(1, repeat - 2),
+        )
     return results
 
 
@@ -186,14 +205,18 @@ def main() -> None:
     out = table(results)
     print(out)
     if args.write_docs:
-        machine = f"{platform.machine()}, {platform.python_implementation()} " \
-                  f"{platform.python_version()}, {_cores()} cores"
+        machine = (
+            f"{platform.machine()}, {platform.python_implementation()} "
+            f"{platform.python_version()}, {_cores()} cores"
+        )
         doc = ROOT / "docs" / "benchmarks.md"
         text = doc.read_text() if doc.exists() else "# Benchmarks\n"
         marker_start, marker_end = "<!-- bench_logs:start -->", "<!-- bench_logs:end -->"
-        block = (f"{marker_start}\nMeasured with `.venv/bin/python benchmarks/bench_logs.py "
-                 f"--rows {args.rows} --repeat {args.repeat} --write-docs` on {machine}.\n\n"
-                 f"{out}\n{marker_end}")
+        block = (
+            f"{marker_start}\nMeasured with `.venv/bin/python benchmarks/bench_logs.py "
+            f"--rows {args.rows} --repeat {args.repeat} --write-docs` on {machine}.\n\n"
+            f"{out}\n{marker_end}"
+        )
         if marker_start in text:
             head, rest = text.split(marker_start, 1)
             text = head + block + rest.split(marker_end, 1)[1]

@@ -38,24 +38,36 @@ def main() -> None:
     py = sys.executable
     rows = [
         ("python -c pass", median_wall([py, "-c", "pass"], args.repeat)),
-        ("overfit-doctor --version", median_wall([py, "-m", "overfit_doctor.cli", "--version"],
-                                                 args.repeat)),
-        ("overfit-doctor diagnose sample_runs/keras_overfitting (text)",
-         median_wall([py, "-m", "overfit_doctor.cli", "diagnose", str(SAMPLE)], args.repeat)),
-        ("overfit-doctor diagnose sample_runs/keras_overfitting --format json",
-         median_wall([py, "-m", "overfit_doctor.cli", "diagnose", str(SAMPLE), "--format",
-                      "json"], args.repeat)),
+        (
+            "overfit-doctor --version",
+            median_wall([py, "-m", "overfit_doctor.cli", "--version"], args.repeat),
+        ),
+        (
+            "overfit-doctor diagnose sample_runs/keras_overfitting (text)",
+            median_wall([py, "-m", "overfit_doctor.cli", "diagnose", str(SAMPLE)], args.repeat),
+        ),
+        (
+            "overfit-doctor diagnose sample_runs/keras_overfitting --format json",
+            median_wall(
+                [py, "-m", "overfit_doctor.cli", "diagnose", str(SAMPLE), "--format", "json"],
+                args.repeat,
+            ),
+        ),
     ]
-    table = "\n".join(["| command | median wall time (s) |", "|---|---|"]
-                      + [f"| `{c}` | {t:.2f} |" for c, t in rows])
+    table = "\n".join(
+        ["| command | median wall time (s) |", "|---|---|"]
+        + [f"| `{c}` | {t:.2f} |" for c, t in rows]
+    )
     print(table)
     if args.write_docs:
         doc = ROOT / "docs" / "benchmarks.md"
         text = doc.read_text() if doc.exists() else "# Benchmarks\n"
         start, end = "<!-- bench_startup:start -->", "<!-- bench_startup:end -->"
-        block = (f"{start}\nMeasured with `.venv/bin/python benchmarks/bench_startup.py "
-                 f"--repeat {args.repeat} --write-docs` (median of {args.repeat} runs).\n\n"
-                 f"{table}\n{end}")
+        block = (
+            f"{start}\nMeasured with `.venv/bin/python benchmarks/bench_startup.py "
+            f"--repeat {args.repeat} --write-docs` (median of {args.repeat} runs).\n\n"
+            f"{table}\n{end}"
+        )
         if start in text:
             head, rest = text.split(start, 1)
             text = head + block + rest.split(end, 1)[1]

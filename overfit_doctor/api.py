@@ -69,7 +69,11 @@ def diagnose(
     check_figures: dict[str, Any] = {}
     with ctx.probe_context.threads() if spec is not None else nullcontext():
         found, records = run_checks(
-            ctx, all_checks(), select=select, ignore=ignore, available=ctx.available,
+            ctx,
+            all_checks(),
+            select=select,
+            ignore=ignore,
+            available=ctx.available,
             figures=check_figures,
         )
     findings = rank(suppress(found))
@@ -94,8 +98,7 @@ def diagnose(
         runs=runs,
         inputs=inputs,
         settings=settings,
-        figures={**(_curve_figures(ctx, findings) if history is not None else {}),
-                 **check_figures},
+        figures={**(_curve_figures(ctx, findings) if history is not None else {}), **check_figures},
         tool_version=__version__,
     )
 

@@ -184,8 +184,9 @@ def diagnose(
 def render_report(
     report: Annotated[
         Path,
-        typer.Argument(help="A JSON report (diagnose --format json, or --save json=PATH).",
-                       show_default=False),
+        typer.Argument(
+            help="A JSON report (diagnose --format json, or --save json=PATH).", show_default=False
+        ),
     ],
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Report format.")
@@ -221,14 +222,16 @@ def _parse_saves(values: list[str] | None) -> list[tuple[OutputFormat, Path]]:
             fmt = OutputFormat(name.strip().lower())
         except ValueError:
             known = ", ".join(f.value for f in OutputFormat)
-            raise UsageError(f"--save {value!r}: unknown format {name.strip()!r} ({known})") \
-                from None
+            raise UsageError(
+                f"--save {value!r}: unknown format {name.strip()!r} ({known})"
+            ) from None
         saves.append((fmt, Path(path)))
     return saves
 
 
-def _check_targets(output: Path | None, saves: list[tuple[OutputFormat, Path]],
-                   inputs: list[Path]) -> None:
+def _check_targets(
+    output: Path | None, saves: list[tuple[OutputFormat, Path]], inputs: list[Path]
+) -> None:
     """Every file to write: not an input, not a directory, in a folder that exists, not named
     twice. Checked before anything runs or is written."""
     seen: dict[Path, str] = {}
@@ -248,19 +251,33 @@ def _check_targets(output: Path | None, saves: list[tuple[OutputFormat, Path]],
         seen[target] = shown
 
 
-def _write_reports(result, fmt: OutputFormat, output: Path | None,
-                   saves: list[tuple[OutputFormat, Path]], inputs: list[Path],
-                   framework: Framework | None, fail_on: FailOn) -> None:
+def _write_reports(
+    result,
+    fmt: OutputFormat,
+    output: Path | None,
+    saves: list[tuple[OutputFormat, Path]],
+    inputs: list[Path],
+    framework: Framework | None,
+    fail_on: FailOn,
+) -> None:
     """Render the main report and every --save one, then write them (atomically each): a
     renderer that fails leaves no file half-written."""
     from overfit_doctor.report import render_to_string
 
     fw = framework.value if framework else None
     color = output is None and fmt is OutputFormat.TEXT and _stdout_is_color_terminal()
-    text = render_to_string(result, fmt, output=output, width=_width(), color=color,
-                            framework=fw, fail_on=fail_on.value)
-    extra = [(render_to_string(result, f, output=path, width=100, framework=fw,
-                               fail_on=fail_on.value), path) for f, path in saves]
+    text = render_to_string(
+        result, fmt, output=output, width=_width(), color=color, framework=fw, fail_on=fail_on.value
+    )
+    extra = [
+        (
+            render_to_string(
+                result, f, output=path, width=100, framework=fw, fail_on=fail_on.value
+            ),
+            path,
+        )
+        for f, path in saves
+    ]
     _emit(text, output, inputs=inputs)
     for saved, path in extra:
         _emit(saved, path, inputs=inputs)
@@ -292,8 +309,10 @@ def _load_report(path: Path):
         raise InputError(f"{path}: not an overfit-doctor report; {hint}")
     version = data.get("schema_version")
     if str(version) != SCHEMA_VERSION:
-        raise InputError(f"{path}: schema_version {version!r} is not supported (this "
-                         f"overfit-doctor reads {SCHEMA_VERSION!r})")
+        raise InputError(
+            f"{path}: schema_version {version!r} is not supported (this "
+            f"overfit-doctor reads {SCHEMA_VERSION!r})"
+        )
     try:
         return Diagnosis.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -103,8 +103,15 @@ class Action:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Action:
-        return cls(d["remedy"], d["title"], d["effort"], float(d["score"]),
-                   tuple(d["addresses"]), d.get("summary", ""), dict(d.get("how") or {}))
+        return cls(
+            d["remedy"],
+            d["title"],
+            d["effort"],
+            float(d["score"]),
+            tuple(d["addresses"]),
+            d.get("summary", ""),
+            dict(d.get("how") or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,11 @@ class RunSummary:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunSummary:
         return cls(
-            d["name"], d["source"], d["format"], d["verdict"], dict(d["points"]),
+            d["name"],
+            d["source"],
+            d["format"],
+            d["verdict"],
+            dict(d["points"]),
             tuple(d.get("notes") or ()),
         )
 

@@ -47,14 +47,21 @@ def run_checks(
             records.append(CheckRecord(meta.id, "skipped", meta.codes, str(exc)))
             continue
         except Exception as exc:
-            records.append(CheckRecord(meta.id, "errored", meta.codes,
-                                       f"{type(exc).__name__}: {exc}",
-                                       time.perf_counter() - start))
+            records.append(
+                CheckRecord(
+                    meta.id,
+                    "errored",
+                    meta.codes,
+                    f"{type(exc).__name__}: {exc}",
+                    time.perf_counter() - start,
+                )
+            )
             continue
         duration = time.perf_counter() - start
         status, reason = ("errored", "; ".join(outcome.errors)) if outcome.errors else ("ran", None)
-        records.append(CheckRecord(meta.id, status, meta.codes, reason, duration,
-                                   outcome.measurements))
+        records.append(
+            CheckRecord(meta.id, status, meta.codes, reason, duration, outcome.measurements)
+        )
         findings.extend(f for f in outcome.findings if f.code in wanted)
         if figures is not None:
             figures.update(outcome.figures)

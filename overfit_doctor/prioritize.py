@@ -61,8 +61,11 @@ def actions(
     out = []
     for rid in ranked[:limit]:
         r = remedy(rid)
-        out.append(Action(rid, r.title, r.effort.value, score[rid], tuple(codes[rid]), r.summary,
-                          dict(r.how)))
+        out.append(
+            Action(
+                rid, r.title, r.effort.value, score[rid], tuple(codes[rid]), r.summary, dict(r.how)
+            )
+        )
     return out
 
 

@@ -61,8 +61,15 @@ def test_json_report_is_valid_and_carries_the_contract_fields():
     assert report["schema_version"] == "1"
     assert report["verdict"] == "overfitting"
     od101 = next(f for f in report["findings"] if f["code"] == "OD101")
-    assert set(od101) >= {"code", "symptom", "severity", "confidence", "message", "evidence",
-                          "where"}
+    assert set(od101) >= {
+        "code",
+        "symptom",
+        "severity",
+        "confidence",
+        "message",
+        "evidence",
+        "where",
+    }
     assert od101["symptom"] == "overfitting" and od101["severity"] == "warning"
     assert isinstance(od101["evidence"]["best_epoch"], int)
     assert {c["status"] for c in report["checks"]} <= {"ran", "skipped", "errored"}
@@ -142,14 +149,22 @@ def test_checks_lists_every_code():
 
 
 def test_inspect_shows_runs_curves_and_unmapped_keys():
-    r = invoke("inspect", LOGS / "csv_table" / "akshatsharma_brain_tumor_appended_runs.csv",
-               "--format", "json", code=0)
+    r = invoke(
+        "inspect",
+        LOGS / "csv_table" / "akshatsharma_brain_tumor_appended_runs.csv",
+        "--format",
+        "json",
+        code=0,
+    )
     runs = json.loads(r.stdout)["runs"]
     assert len(runs) == 4
-    assert {(c["split"], c["metric"]) for c in runs[0]["curves"]} >= {("train", "loss"),
-                                                                      ("val", "loss")}
-    r = invoke("inspect", LOGS / "lightning_csv" / "radutuodr_forest_cover_underfit_7ep.csv",
-               code=0)
+    assert {(c["split"], c["metric"]) for c in runs[0]["curves"]} >= {
+        ("train", "loss"),
+        ("val", "loss"),
+    }
+    r = invoke(
+        "inspect", LOGS / "lightning_csv" / "radutuodr_forest_cover_underfit_7ep.csv", code=0
+    )
     assert "train" in r.stdout and "val" in r.stdout
 
 

@@ -96,12 +96,17 @@ PUBLIC = [
     ("lightning_csv/radutuodr_forest_cover_underfit_7ep.csv", {"underfitting"}, {"overfitting"}),
     ("csv_table/amineechraibi_braincnn_acc_trainonly.log", {"insufficient_data"}, {"overfitting"}),
     ("csv_table/ashishbatham_fer_2ep.csv", {"insufficient_data"}, {"overfitting"}),
-    ("hf_trainer_state/muntasir64_sarcasm_empty_log_history.json", {"insufficient_data"},
-     {"overfitting", "underfitting"}),
-    ("wandb/nicetea17_cifar10_resnet18_wandb-summary.json", {"insufficient_data"},
-     {"overfitting"}),
-    ("hf_trainer_state/francis_weibo_rumor_100ep_trainonly.json", {"insufficient_data"},
-     {"overfitting"}),
+    (
+        "hf_trainer_state/muntasir64_sarcasm_empty_log_history.json",
+        {"insufficient_data"},
+        {"overfitting", "underfitting"},
+    ),
+    ("wandb/nicetea17_cifar10_resnet18_wandb-summary.json", {"insufficient_data"}, {"overfitting"}),
+    (
+        "hf_trainer_state/francis_weibo_rumor_100ep_trainonly.json",
+        {"insufficient_data"},
+        {"overfitting"},
+    ),
 ]
 
 

@@ -14,8 +14,13 @@ OVERFIT = ROOT / "sample_runs" / "keras_overfitting" / "training.log"
 
 def run(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "overfit_doctor.cli", *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "overfit_doctor.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_diagnose_as_a_process_writes_json_to_stdout_only():
@@ -51,6 +56,7 @@ def test_log_only_diagnosis_never_imports_torch_or_matplotlib():
         "heavy = [m for m in ('torch', 'matplotlib') if m in sys.modules]\n"
         "print('HEAVY', heavy, file=sys.stderr)\n"
     )
-    p = subprocess.run([sys.executable, "-c", code, str(OVERFIT)], capture_output=True,
-                       text=True, timeout=120)
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(OVERFIT)], capture_output=True, text=True, timeout=120
+    )
     assert "HEAVY []" in p.stderr, p.stderr

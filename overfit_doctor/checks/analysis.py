@@ -50,6 +50,14 @@ def curve_stats(curve: Curve) -> CurveStats:
     return CurveStats(y, s, noise_sigma(y), best, best_raw, w, finite)
 
 
+def judgeable(curve: Curve | None, min_points: int) -> CurveStats | str:
+    """The curve's statistics, or why no verdict can rest on it."""
+    if curve is None or len(curve) < min_points:
+        return f"too few {curve.split if curve is not None else 'validation'} points"
+    st = curve_stats(curve)
+    return st if st.finite else f"non-finite {curve.split} values"
+
+
 def pct(x: float) -> str:
     return f"{x:.0%}" if abs(x) >= 0.1 else f"{x:.1%}"
 

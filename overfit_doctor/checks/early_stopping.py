@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from overfit_doctor.checks.analysis import curve_stats, fmt
+from overfit_doctor.checks.analysis import fmt, judgeable
 from overfit_doctor.checks.base import CheckMeta, PerRunCheck, finding
 from overfit_doctor.checks.series import RunCurves
 from overfit_doctor.diagnosis import Finding
@@ -48,12 +48,9 @@ class EarlyStoppingPoint(PerRunCheck):
     Params = EarlyStopParams
 
     def measure(self, rc: RunCurves, p: EarlyStopParams) -> dict:
-        val = rc.val
-        if val is None or len(val) < p.min_points:
-            return {"judged": False, "reason": "too few validation points"}
-        st = curve_stats(val)
-        if not st.finite:
-            return {"judged": False, "reason": "non-finite validation values"}
+        st = judgeable(rc.val, p.min_points)
+        if isinstance(st, str):
+            return {"judged": False, "reason": st}
         n = st.n
         patience = p.patience or max(3, round(0.1 * n))
         stop, best = simulate_early_stopping(st.y, patience, p.min_delta)

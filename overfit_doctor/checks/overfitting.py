@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from overfit_doctor.checks.analysis import CurveStats, curve_stats, fmt, pct
+from overfit_doctor.checks.analysis import CurveStats, curve_stats, fmt, judgeable, pct
 from overfit_doctor.checks.base import CheckMeta, PerRunCheck, finding
 from overfit_doctor.checks.series import Curve, RunCurves
 from overfit_doctor.checks.stats import clamp, mann_kendall, smooth
@@ -39,12 +39,9 @@ class ValidationRise(PerRunCheck):
     Params = RiseParams
 
     def measure(self, rc: RunCurves, p: RiseParams) -> dict:
-        val = rc.val
-        if val is None or len(val) < p.min_points:
-            return {"judged": False, "reason": "too few validation points"}
-        st = curve_stats(val)
-        if not st.finite:
-            return {"judged": False, "reason": "non-finite validation values"}
+        val, st = rc.val, judgeable(rc.val, p.min_points)
+        if isinstance(st, str):
+            return {"judged": False, "reason": st}
         n, b = st.n, st.best
         after = n - 1 - b
         min_after = max(p.min_after_points, math.ceil(p.min_after_fraction * n))

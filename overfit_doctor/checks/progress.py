@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from overfit_doctor.checks.analysis import curve_stats, fmt
+from overfit_doctor.checks.analysis import fmt, judgeable
 from overfit_doctor.checks.base import CheckMeta, PerRunCheck, finding
 from overfit_doctor.checks.series import RunCurves
 from overfit_doctor.checks.stats import mann_kendall
@@ -35,12 +35,9 @@ class StillImproving(PerRunCheck):
     Params = StillImprovingParams
 
     def measure(self, rc: RunCurves, p: StillImprovingParams) -> dict:
-        val = rc.val
-        if val is None or len(val) < p.min_points:
-            return {"judged": False, "reason": "too few validation points"}
-        st = curve_stats(val)
-        if not st.finite:
-            return {"judged": False, "reason": "non-finite validation values"}
+        st = judgeable(rc.val, p.min_points)
+        if isinstance(st, str):
+            return {"judged": False, "reason": st}
         n = st.n
         last = max(4, n // 3)
         tau, p_trend = mann_kendall(st.y[-last:])
@@ -116,12 +113,9 @@ class ValidationNoise(PerRunCheck):
     Params = NoiseParams
 
     def measure(self, rc: RunCurves, p: NoiseParams) -> dict:
-        val = rc.val
-        if val is None or len(val) < p.min_points:
-            return {"judged": False, "reason": "too few validation points"}
-        st = curve_stats(val)
-        if not st.finite:
-            return {"judged": False, "reason": "non-finite validation values"}
+        st = judgeable(rc.val, p.min_points)
+        if isinstance(st, str):
+            return {"judged": False, "reason": st}
         improvement = float(st.smoothed[0] - np.min(st.smoothed))
         level = float(np.median(np.abs(st.y))) or 1.0
         ratio = st.sigma / improvement if improvement > 0 else math.inf

@@ -117,8 +117,10 @@ def _build_run(raw: RawRun, overrides: Mapping[str, KeyMapping]) -> tuple[pd.Dat
         target = (m.split, m.metric)
         if target in taken:  # two keys for one curve: keep the first, rename the other
             other = (m.split, f"{m.metric}__{_slug(key)}")
-            notes.append(f"{key!r} and {taken[target]!r} both mean {m.split} {m.metric}; "
-                         f"{key!r} kept as {other[1]!r}")
+            notes.append(
+                f"{key!r} and {taken[target]!r} both mean {m.split} {m.metric}; "
+                f"{key!r} kept as {other[1]!r}"
+            )
             target = other
         taken[target] = key
         mapping[key] = target

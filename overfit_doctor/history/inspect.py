@@ -20,25 +20,29 @@ def describe(history: History) -> dict[str, Any]:
             values = g["value"].to_numpy(dtype=float)
             epochs = g["epoch"].to_numpy(dtype=float, na_value=np.nan)
             steps = g["step"].to_numpy(dtype=float, na_value=np.nan)
-            curves.append({
-                "split": split,
-                "metric": metric,
-                "source_key": key,
-                "points": len(g),
-                "direction": direction(str(metric)),
-                "epochs": _span(epochs),
-                "steps": _span(steps),
-                "non_finite": int((~np.isfinite(values)).sum()),
-            })
-        runs.append({
-            "name": info.name,
-            "source": info.source,
-            "format": info.format,
-            "curves": curves,
-            "unmapped_keys": list(info.unmapped_keys),
-            "ignored_keys": list(info.ignored_keys),
-            "notes": list(info.notes),
-        })
+            curves.append(
+                {
+                    "split": split,
+                    "metric": metric,
+                    "source_key": key,
+                    "points": len(g),
+                    "direction": direction(str(metric)),
+                    "epochs": _span(epochs),
+                    "steps": _span(steps),
+                    "non_finite": int((~np.isfinite(values)).sum()),
+                }
+            )
+        runs.append(
+            {
+                "name": info.name,
+                "source": info.source,
+                "format": info.format,
+                "curves": curves,
+                "unmapped_keys": list(info.unmapped_keys),
+                "ignored_keys": list(info.ignored_keys),
+                "notes": list(info.notes),
+            }
+        )
     return {"runs": runs}
 
 
@@ -64,11 +68,15 @@ def describe_text(history: History) -> str:
             ep = "-" if c["epochs"] is None else f"{c['epochs'][0]}..{c['epochs'][1]}"
             st = "-" if c["steps"] is None else f"{c['steps'][0]}..{c['steps'][1]}"
             flag = f"  ({c['non_finite']} non-finite)" if c["non_finite"] else ""
-            lines.append(f"  {c['split']:6} {c['metric']:24} {c['points']:>7}  {ep:>14}  {st:>16}  "
-                         f"{c['source_key']}{flag}")
+            lines.append(
+                f"  {c['split']:6} {c['metric']:24} {c['points']:>7}  {ep:>14}  {st:>16}  "
+                f"{c['source_key']}{flag}"
+            )
         if run["unmapped_keys"]:
-            lines.append("  unrecognized keys (map with --map KEY=SPLIT:METRIC): "
-                         + ", ".join(run["unmapped_keys"]))
+            lines.append(
+                "  unrecognized keys (map with --map KEY=SPLIT:METRIC): "
+                + ", ".join(run["unmapped_keys"])
+            )
         if run["ignored_keys"]:
             lines.append("  ignored bookkeeping keys: " + ", ".join(run["ignored_keys"]))
         for note in run["notes"]:

@@ -43,8 +43,11 @@ def run(ctx: ProbeContext) -> dict[str, Any]:
 
 
 def regularization(ctx: ProbeContext, model: nn.Module) -> dict[str, Any]:
-    dropout = [name for name, m in model.named_modules()
-               if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+    dropout = [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0
+    ]
     norms = [name for name, m in model.named_modules() if isinstance(m, _NORM_LAYERS)]
     opt = ctx.new_optimizer(model)
     decay = max((float(g.get("weight_decay", 0.0) or 0.0) for g in opt.param_groups), default=0.0)

@@ -43,5 +43,6 @@ def render_to_string(
     if fmt not in RENDERERS:
         raise ValueError(f"no renderer for {fmt}")
     module = importlib.import_module(f"{__name__}.{RENDERERS[fmt]}")
-    return module.render(diagnosis, output=output, width=width, color=color,
-                         framework=framework, fail_on=fail_on)
+    return module.render(
+        diagnosis, output=output, width=width, color=color, framework=framework, fail_on=fail_on
+    )

@@ -52,9 +52,13 @@ def render(
     sources = {r.name: r.source for r in d.runs}
     lines = [_finding(f, sources) for f in d.findings]
     lines += [
-        command("warning", f"check {c.id} errored: {c.reason or 'no reason given'}",
-                title=f"{TOOL} check errored {c.id}")
-        for c in d.checks if c.status == "errored"
+        command(
+            "warning",
+            f"check {c.id} errored: {c.reason or 'no reason given'}",
+            title=f"{TOOL} check errored {c.id}",
+        )
+        for c in d.checks
+        if c.status == "errored"
     ]
     lines.append(command("notice", _summary(d, fail_on), title=f"{TOOL} summary"))
     return "\n".join(lines) + "\n"
@@ -72,16 +76,23 @@ def _finding(f: Finding, sources: dict[str, str]) -> str:
     if source is None and len(set(sources.values())) == 1:
         source = next(iter(sources.values()))
     body = [f.message]
-    evidence = ", ".join(f"{k}={_short(v)}" for k, v in f.evidence.items()
-                         if v is not None and not isinstance(v, (dict, list)))
+    evidence = ", ".join(
+        f"{k}={_short(v)}"
+        for k, v in f.evidence.items()
+        if v is not None and not isinstance(v, (dict, list))
+    )
     if evidence:
         body.append(f"evidence: {evidence}")
     place = f"run {run}, " if run is not None else ""
-    body.append(f"{place}{f.severity.label}, confidence {f.confidence:.2f}; "
-                f"more: {TOOL} explain {f.code}")
-    return command(_COMMAND.get(f.severity.label, "notice"), "\n".join(body),
-                   file=relative(source) if source else None,
-                   title=f"{TOOL} {f.code} {name}")
+    body.append(
+        f"{place}{f.severity.label}, confidence {f.confidence:.2f}; more: {TOOL} explain {f.code}"
+    )
+    return command(
+        _COMMAND.get(f.severity.label, "notice"),
+        "\n".join(body),
+        file=relative(source) if source else None,
+        title=f"{TOOL} {f.code} {name}",
+    )
 
 
 def relative(path: str) -> str:
@@ -113,8 +124,10 @@ def _summary(d: Diagnosis, fail_on: str) -> str:
     if fail_on != "never":
         fails = any(f.severity >= Severity.parse(fail_on) for f in d.findings)
         gate = f"; {'fails' if fails else 'passes'} --fail-on {fail_on}"
-    text = (f"verdict {d.verdict.replace('_', ' ').upper()}: {found}{gate}; checks "
-            f"{checks['ran']} ran, {checks['skipped']} skipped, {checks['errored']} errored")
+    text = (
+        f"verdict {d.verdict.replace('_', ' ').upper()}: {found}{gate}; checks "
+        f"{checks['ran']} ran, {checks['skipped']} skipped, {checks['errored']} errored"
+    )
     if d.actions:
         first = d.actions[0]
         text += f"\nDo this first: {first.title} (addresses {', '.join(first.addresses)})"

@@ -101,12 +101,15 @@ def _rule_name(code: str) -> str | None:
 
 
 def _check_case(c: CheckRecord, findings: list[Finding], threshold: Severity | None):
-    case = ET.Element("testcase", {
-        "classname": f"{SUITE_NAME}.{_family(c.codes)}",
-        "name": _clean(c.id),
-        # rounded as in the JSON report first, so a re-rendered report says the same
-        "time": f"{round(c.duration_s, 4):.3f}",
-    })
+    case = ET.Element(
+        "testcase",
+        {
+            "classname": f"{SUITE_NAME}.{_family(c.codes)}",
+            "name": _clean(c.id),
+            # rounded as in the JSON report first, so a re-rendered report says the same
+            "time": f"{round(c.duration_s, 4):.3f}",
+        },
+    )
     if c.status == "skipped":
         ET.SubElement(case, "skipped", message=_clean(c.reason or "skipped"))
         return case
@@ -117,9 +120,14 @@ def _check_case(c: CheckRecord, findings: list[Finding], threshold: Severity | N
 
 
 def _orphan_case(f: Finding, threshold: Severity | None):
-    case = ET.Element("testcase", {
-        "classname": f"{SUITE_NAME}.{_family((f.code,))}", "name": _clean(f.code), "time": "0.000",
-    })
+    case = ET.Element(
+        "testcase",
+        {
+            "classname": f"{SUITE_NAME}.{_family((f.code,))}",
+            "name": _clean(f.code),
+            "time": "0.000",
+        },
+    )
     _add_findings(case, [f], threshold)
     return case
 
@@ -165,8 +173,12 @@ def _value(v: Any) -> str:
 
 
 def _properties(d: Diagnosis, fail_on: str) -> list[tuple[str, str]]:
-    props = [("verdict", d.verdict), ("tool_version", d.tool_version),
-             ("schema_version", d.schema_version), ("fail_on", fail_on)]
+    props = [
+        ("verdict", d.verdict),
+        ("tool_version", d.tool_version),
+        ("schema_version", d.schema_version),
+        ("fail_on", fail_on),
+    ]
     props += [(f"run:{r.name}", f"{r.verdict} ({r.source})") for r in d.runs]
     return props
 
@@ -175,10 +187,14 @@ def _summary(d: Diagnosis) -> str:
     from overfit_doctor.report.github import counted
 
     counts = {s: sum(f.severity is s for f in d.findings) for s in Severity}
-    lines = [f"overfit-doctor {d.tool_version}: verdict {d.verdict}; findings: "
-             + ", ".join(counted(counts[s], s.label) for s in reversed(Severity))]
+    lines = [
+        f"overfit-doctor {d.tool_version}: verdict {d.verdict}; findings: "
+        + ", ".join(counted(counts[s], s.label) for s in reversed(Severity))
+    ]
     if d.actions:
         lines.append("Do this first:")
-        lines.extend(f"  {i}. {a.title} [{a.effort}] addresses {', '.join(a.addresses)}"
-                     for i, a in enumerate(d.actions, 1))
+        lines.extend(
+            f"  {i}. {a.title} [{a.effort}] addresses {', '.join(a.addresses)}"
+            for i, a in enumerate(d.actions, 1)
+        )
     return "\n".join(lines)

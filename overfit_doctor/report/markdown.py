@@ -158,10 +158,14 @@ def _verdict(d: Diagnosis) -> str:
 def _action(i: int, action: Action, fw: str, detailed: bool) -> str:
     addresses = ", ".join(escape(c) for c in action.addresses)
     if not detailed:
-        return f"**{i}\\. {escape(action.title)}** `[{_code_text(action.effort)}]` " \
+        return (
+            f"**{i}\\. {escape(action.title)}** `[{_code_text(action.effort)}]` "
             f"addresses {addresses}"
-    parts = [f"### {i}\\. {escape(action.title)}",
-             f"`{_code_text(action.effort)}` · addresses {addresses}"]
+        )
+    parts = [
+        f"### {i}\\. {escape(action.title)}",
+        f"`{_code_text(action.effort)}` · addresses {addresses}",
+    ]
     if action.summary:
         parts.append(paragraph(action.summary))
     shown = fw if fw in action.how else "pytorch"
@@ -172,8 +176,7 @@ def _action(i: int, action: Action, fw: str, detailed: bool) -> str:
     others = [k for k in FRAMEWORKS if k in action.how and k != shown]
     others += sorted(k for k in action.how if k not in FRAMEWORKS and k != shown)
     parts.extend(
-        _details(FRAMEWORKS.get(k, k), fence(action.how[k].strip(), "python"))
-        for k in others
+        _details(FRAMEWORKS.get(k, k), fence(action.how[k].strip(), "python")) for k in others
     )
     return "\n\n".join(parts)
 
@@ -251,8 +254,11 @@ def _curves(d: Diagnosis) -> str:
             finite = [y for y in ys if math.isfinite(y)]
             if len(finite) < 2:
                 continue
-            label = f"{fig.get('run')} {split} {fig.get('metric')}" if len(d.runs) > 1 \
+            label = (
+                f"{fig.get('run')} {split} {fig.get('metric')}"
+                if len(d.runs) > 1
                 else f"{split} {fig.get('metric')}"
+            )
             spark = sparkline(ys).plain
             rng = f"{_fmt(finite[0])} → {_fmt(finite[-1])} (min {_fmt(min(finite))})"
             rows.append((escape(label), f"`{spark}`", rng))
@@ -311,16 +317,20 @@ def _inputs(d: Diagnosis, fail_on: str, fw: str) -> str:
         lines.append(f"- {escape(spec_line(spec))}")
     for r in d.runs:
         pts = max(r.points.values(), default=0)
-        lines.append(f"- run {escape(r.name)}: {escape(r.source)} ({escape(r.format)}, "
-                     f"{pts} points)")
+        lines.append(
+            f"- run {escape(r.name)}: {escape(r.source)} ({escape(r.format)}, {pts} points)"
+        )
         lines.extend(f"  - note: {escape(note)}" for note in r.notes)
     paths = d.inputs.get("paths")
     if paths:
         lines.append("- paths: " + ", ".join(escape(p) for p in paths))
-    shown = ", ".join(f"{escape(k)}={_fmt(v)}" for k, v in d.settings.items()
-                      if v not in (None, [], {}, ""))
-    lines.append(f"- settings: {shown or 'defaults'}; fail on: {escape(fail_on)}; "
-                 f"snippets: {escape(FRAMEWORKS.get(fw, fw))}")
+    shown = ", ".join(
+        f"{escape(k)}={_fmt(v)}" for k, v in d.settings.items() if v not in (None, [], {}, "")
+    )
+    lines.append(
+        f"- settings: {shown or 'defaults'}; fail on: {escape(fail_on)}; "
+        f"snippets: {escape(FRAMEWORKS.get(fw, fw))}"
+    )
     return "\n".join(lines)
 
 
@@ -329,8 +339,9 @@ def _checks(d: Diagnosis) -> str:
     parts = [f"{counts['ran']} ran, {counts['skipped']} skipped, {counts['errored']} errored"]
     errored = [c for c in d.checks if c.status == "errored"]
     if errored:
-        parts.append("\n".join(f"- ✖ errored: {escape(c.id)}: {escape(c.reason or '')}"
-                               for c in errored))
+        parts.append(
+            "\n".join(f"- ✖ errored: {escape(c.id)}: {escape(c.reason or '')}" for c in errored)
+        )
     if d.checks:
         parts.append(_details(f"Check records ({len(d.checks)})", _check_table(d.checks)))
     return "\n\n".join(parts)
@@ -338,8 +349,13 @@ def _checks(d: Diagnosis) -> str:
 
 def _check_table(checks: tuple[CheckRecord, ...]) -> str:
     rows = [
-        (escape(c.id), escape(c.status), escape(", ".join(c.codes)),
-         f"{round(c.duration_s, 4):.3f}", escape(c.reason or ""))
+        (
+            escape(c.id),
+            escape(c.status),
+            escape(", ".join(c.codes)),
+            f"{round(c.duration_s, 4):.3f}",
+            escape(c.reason or ""),
+        )
         for c in checks
     ]
     return _table(("check", "status", "codes", "seconds", "reason"), rows)

@@ -205,10 +205,13 @@ def _sparklines(d: Diagnosis) -> Table | None:
 
 def _plotted_keys(d: Diagnosis) -> list[str]:
     """Curves worth showing: those findings point at, else each run's loss."""
-    keys = list(dict.fromkeys(
-        f.figure for f in d.findings
-        if f.figure in d.figures and d.figures[f.figure].get("kind", "curves") == "curves"
-    ))
+    keys = list(
+        dict.fromkeys(
+            f.figure
+            for f in d.findings
+            if f.figure in d.figures and d.figures[f.figure].get("kind", "curves") == "curves"
+        )
+    )
     for r in d.runs:
         key = f"curves/{r.name}/loss"
         if key in d.figures and key not in keys:

@@ -50,8 +50,7 @@ def main() -> None:
     assert statuses == {"ran", "skipped", "errored"}, statuses
     assert any(f.get("kind") == "curves" for f in d.figures.values())
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    FIXTURE.write_text(json.dumps(d.to_dict(), indent=2, allow_nan=False) + "\n",
-                       encoding="utf-8")
+    FIXTURE.write_text(json.dumps(d.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     print(f"wrote {FIXTURE.relative_to(ROOT)}")
 
 

@@ -58,19 +58,33 @@ def render(d: Diagnosis, fmt: OutputFormat, **kw) -> str:
 def evil_diagnosis() -> Diagnosis:
     """Every string a log (or a hand-edited report) controls, made hostile."""
     finding = Finding(
-        code="OD101", symptom="overfitting", severity=Severity.WARNING, confidence=0.9,
+        code="OD101",
+        symptom="overfitting",
+        severity=Severity.WARNING,
+        confidence=0.9,
         message=EVIL_LINES,
-        evidence={"metric": "<b>loss|x</b>", "best_epoch": 3, "note\x00": "ctl\x1b[31m\x07",
-                  "nested": {"k|<i>": [1, "`"]}, "ratio": float("nan")},
+        evidence={
+            "metric": "<b>loss|x</b>",
+            "best_epoch": 3,
+            "note\x00": "ctl\x1b[31m\x07",
+            "nested": {"k|<i>": [1, "`"]},
+            "ratio": float("nan"),
+        },
         where={"run": "run|`1`<x>", "metric": "<m>", "at": {"epoch": 3, "step": None}},
         figure="curves/run|`1`<x>/loss",
     )
-    other = Finding("OD999", "mystery", Severity.ERROR, 0.5, "# not a heading\n1. not a list",
-                    {"x": "-1"}, {})
-    action = Action("early-stopping", "Stop <early> | now", "config", 10.0, ("OD101",),
-                    "Use `patience` <b>5</b>",
-                    {"keras": "x = '```'\nprint('<script>')", "pytorch": "pass",
-                     "other<fw>": "pass"})
+    other = Finding(
+        "OD999", "mystery", Severity.ERROR, 0.5, "# not a heading\n1. not a list", {"x": "-1"}, {}
+    )
+    action = Action(
+        "early-stopping",
+        "Stop <early> | now",
+        "config",
+        10.0,
+        ("OD101",),
+        "Use `patience` <b>5</b>",
+        {"keras": "x = '```'\nprint('<script>')", "pytorch": "pass", "other<fw>": "pass"},
+    )
     return Diagnosis(
         verdict="overfitting",
         findings=(finding, other),
@@ -80,15 +94,31 @@ def evil_diagnosis() -> Diagnosis:
             CheckRecord("crashy", "errored", ("OD108",), EVIL_LINES, 0.1),
             CheckRecord("needs-spec", "skipped", ("OD501",), "needs <a model> | spec"),
         ),
-        runs=(RunSummary("run|`1`<x>", EVIL_PATH, "keras_csv", "overfitting",
-                         {"val <loss>": 10}, ("note with <tags> & |pipes|",)),),
+        runs=(
+            RunSummary(
+                "run|`1`<x>",
+                EVIL_PATH,
+                "keras_csv",
+                "overfitting",
+                {"val <loss>": 10},
+                ("note with <tags> & |pipes|",),
+            ),
+        ),
         inputs={"paths": [EVIL_PATH], "runs": 1},
         settings={"select": ["OD1"], "ignore": [], "log_format": None, "params": {}},
-        figures={"curves/run|`1`<x>/loss": {
-            "kind": "curves", "run": "run|`1`<x>", "metric": "<m>|x", "x_label": "epoch",
-            "series": {"train": {"x": [1, 2, 3], "y": [1.0, 0.5, "nan"]},
-                       "val": {"x": [1, 2, 3], "y": [1.0, 0.7, 0.9]}},
-            "marks": {}}},
+        figures={
+            "curves/run|`1`<x>/loss": {
+                "kind": "curves",
+                "run": "run|`1`<x>",
+                "metric": "<m>|x",
+                "x_label": "epoch",
+                "series": {
+                    "train": {"x": [1, 2, 3], "y": [1.0, 0.5, "nan"]},
+                    "val": {"x": [1, 2, 3], "y": [1.0, 0.7, 0.9]},
+                },
+                "marks": {},
+            }
+        },
         tool_version="9.9.9",
     )
 
@@ -139,8 +169,9 @@ def normalize(text: str) -> str:
     for path, name in ((ROOT, "<ROOT>"), (Path.cwd(), "<CWD>")):
         text = text.replace(str(path), name).replace(path.as_posix(), name)
     text = text.replace(f"overfit-doctor {__version__}", "overfit-doctor <VERSION>")
-    text = re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?", "<TIME>",
-                  text)
+    text = re.sub(
+        r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?", "<TIME>", text
+    )
     return "\n".join(line.rstrip(" ") for line in text.split("\n"))  # rich pads lines
 
 
@@ -160,8 +191,24 @@ class _PageText(HTMLParser):
         elif tag in ("img",) and not self.depth:
             alt = dict(attrs).get("alt")
             self.parts.append(f"\n[image: {alt}]\n" if alt else "\n[image]\n")
-        elif tag in ("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "br", "pre", "section",
-                     "details", "summary", "table", "figure", "figcaption"):
+        elif tag in (
+            "p",
+            "div",
+            "li",
+            "tr",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "br",
+            "pre",
+            "section",
+            "details",
+            "summary",
+            "table",
+            "figure",
+            "figcaption",
+        ):
             self.parts.append("\n")
 
     def handle_endtag(self, tag):
@@ -188,10 +235,19 @@ def check_golden(name: str, actual: str, update: bool) -> None:
     assert path.exists(), f"missing golden file {name}: pytest tests/report --update-golden"
     expected = path.read_text(encoding="utf-8")
     if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
-                                            f"golden/{name}", "rendered", n=2))
-        pytest.fail(f"{name} differs from the renderer's output (if intended: "
-                    f"pytest tests/report --update-golden):\n{diff[:6000]}")
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(True),
+                actual.splitlines(True),
+                f"golden/{name}",
+                "rendered",
+                n=2,
+            )
+        )
+        pytest.fail(
+            f"{name} differs from the renderer's output (if intended: "
+            f"pytest tests/report --update-golden):\n{diff[:6000]}"
+        )
 
 
 @pytest.mark.parametrize("fmt", list(OutputFormat), ids=str)
@@ -277,18 +333,64 @@ def markdown_to_html(text: str) -> _Html:
     return parser
 
 
-ALLOWED_TAGS = {"h1", "h2", "h3", "p", "strong", "em", "code", "pre", "ul", "li", "table",
-                "thead", "tbody", "tr", "th", "td", "details", "summary", "a", "img"}
+ALLOWED_TAGS = {
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "ul",
+    "li",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "details",
+    "summary",
+    "a",
+    "img",
+}
 
 
-@pytest.mark.parametrize("value", [
-    EVIL, "<img src=x onerror=alert(1)>", "a|b", "`x`", "&lt;&amp;", "100%", "# h", "- item",
-    "+ item", "1. item", "3) item", "---", "===", "    indented", "\\*not bold\\*", "![i](x)",
-    "<!-- c -->", "<https://x.y>", "$$x$$", "~~s~~", "**b**", "a_b_c", "[x]: /url",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        EVIL,
+        "<img src=x onerror=alert(1)>",
+        "a|b",
+        "`x`",
+        "&lt;&amp;",
+        "100%",
+        "# h",
+        "- item",
+        "+ item",
+        "1. item",
+        "3) item",
+        "---",
+        "===",
+        "    indented",
+        "\\*not bold\\*",
+        "![i](x)",
+        "<!-- c -->",
+        "<https://x.y>",
+        "$$x$$",
+        "~~s~~",
+        "**b**",
+        "a_b_c",
+        "[x]: /url",
+    ],
+)
 def test_markdown_escape_renders_as_itself(value: str):
-    for line in (md.paragraph(value), "x " + md.escape(value),
-                 f"| h |\n|---|\n| {md.escape(value)} |"):
+    for line in (
+        md.paragraph(value),
+        "x " + md.escape(value),
+        f"| h |\n|---|\n| {md.escape(value)} |",
+    ):
         parsed = markdown_to_html(line)
         tags = {t for t, _ in parsed.tags}
         assert tags <= {"p", "table", "thead", "tbody", "tr", "th", "td"}, (value, line, tags)
@@ -305,8 +407,13 @@ def test_markdown_escape_renders_as_itself(value: str):
 def test_markdown_report_sections_in_the_text_report_order(sample: Diagnosis):
     out = render(sample, OutputFormat.MARKDOWN)
     heads = [ln for ln in out.splitlines() if ln.startswith("## ")]
-    assert heads == ["## Do this first", f"## Findings ({len(sample.findings)})", "## Curves",
-                     "## Inputs and settings", "## Checks"]
+    assert heads == [
+        "## Do this first",
+        f"## Findings ({len(sample.findings)})",
+        "## Curves",
+        "## Inputs and settings",
+        "## Checks",
+    ]
     assert "**Verdict: DIVERGING**" in out
     parsed = markdown_to_html(out)
     assert {t for t, _ in parsed.tags} <= ALLOWED_TAGS
@@ -351,8 +458,11 @@ def test_markdown_hostile_strings_stay_text():
     tags = [t for t, _ in parsed.tags]
     assert set(tags) <= ALLOWED_TAGS, set(tags) - ALLOWED_TAGS
     assert "script" not in tags and "img" not in tags
-    attrs = [(t, a) for t, a in parsed.tags
-             if a and not (t == "code" and set(a) == {"class"} and a["class"] == "language-python")]
+    attrs = [
+        (t, a)
+        for t, a in parsed.tags
+        if a and not (t == "code" and set(a) == {"class"} and a["class"] == "language-python")
+    ]
     assert not attrs, f"attributes from the log: {attrs}"
     assert not [a for t, a in parsed.tags if t == "a"], "a link from the log"
     text = "".join(parsed.text)
@@ -421,8 +531,9 @@ def test_markdown_images_next_to_the_output(sample: Diagnosis, tmp_path, monkeyp
 
 
 def test_markdown_without_save_figures_has_no_images(sample, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "overfit_doctor.report.plots",
-                        types.ModuleType("overfit_doctor.report.plots"))  # no save_figures
+    monkeypatch.setitem(
+        sys.modules, "overfit_doctor.report.plots", types.ModuleType("overfit_doctor.report.plots")
+    )  # no save_figures
     text = render(sample, OutputFormat.MARKDOWN, output=tmp_path / "r.md")
     assert "![" not in text and "## Plots" not in text
 
@@ -437,14 +548,31 @@ JENKINS_JUNIT = {
     "testsuites": (set(), {"name", "time", "tests", "failures", "errors"}, {"testsuite"}),
     "testsuite": (
         {"name", "tests", "failures", "errors"},
-        {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp",
-         "hostname", "id", "package", "file", "log", "url"},
+        {
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "group",
+            "time",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+        },
         {"testsuite", "properties", "testcase", "system-out", "system-err"},
     ),
     "properties": (set(), set(), {"property"}),
     "property": ({"name", "value"}, {"name", "value"}, set()),
-    "testcase": ({"name"}, {"name", "time", "classname", "group"},
-                 {"skipped", "error", "failure", "system-out", "system-err"}),
+    "testcase": (
+        {"name"},
+        {"name", "time", "classname", "group"},
+        {"skipped", "error", "failure", "system-out", "system-err"},
+    ),
     "failure": _RESULT,
     "error": _RESULT,
     "skipped": _RESULT,
@@ -510,10 +638,15 @@ def test_junit_shape_and_counts(sample: Diagnosis):
     assert suites[0].get("failures") == "1"  # OD106, the only error, at the default --fail-on
 
 
-@pytest.mark.parametrize(("fail_on", "failing"), [
-    ("error", {"OD106"}), ("warning", {"OD106", "OD101", "OD102"}),
-    ("info", {"OD106", "OD101", "OD102", "OD103"}), ("never", set()),
-])
+@pytest.mark.parametrize(
+    ("fail_on", "failing"),
+    [
+        ("error", {"OD106"}),
+        ("warning", {"OD106", "OD101", "OD102"}),
+        ("info", {"OD106", "OD101", "OD102", "OD103"}),
+        ("never", set()),
+    ],
+)
 def test_junit_fail_on_splits_failures_and_system_out(sample, fail_on, failing):
     root = assert_jenkins_junit(render(sample, OutputFormat.JUNIT, fail_on=fail_on))
     types_ = {f.get("type") for f in root.iter("failure")}
@@ -586,8 +719,9 @@ def parse_commands(text: str) -> list[tuple[str, dict[str, str], str]]:
         head, message = line[2:].split("::", 1)
         kind, _, props = head.partition(" ")
         properties = dict(p.split("=", 1) for p in props.split(",")) if props else {}
-        parsed.append((kind, {k: unescape_property(v) for k, v in properties.items()},
-                       unescape_data(message)))
+        parsed.append(
+            (kind, {k: unescape_property(v) for k, v in properties.items()}, unescape_data(message))
+        )
     return parsed
 
 
@@ -611,10 +745,20 @@ def test_github_annotations_one_per_finding_then_summary(sample: Diagnosis, monk
     assert "DIVERGING" in commands[-1][2] and "1 errored" in commands[-1][2]
 
 
-@pytest.mark.parametrize("value", [
-    "plain", "100%", "%0A literal", "a:b,c", "line1\nline2\r\nline3", "::error::x", "%25%3A",
-    "trailing\n", "é ✓ \t tab",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        "100%",
+        "%0A literal",
+        "a:b,c",
+        "line1\nline2\r\nline3",
+        "::error::x",
+        "%25%3A",
+        "trailing\n",
+        "é ✓ \t tab",
+    ],
+)
 def test_github_escaping_round_trips(value: str):
     line = gh.command("warning", value, title=value, file=value)
     assert "\n" not in line and "\r" not in line
@@ -649,8 +793,10 @@ def test_markdown_and_junit_and_github_agree_on_the_sample(sample: Diagnosis):
     codes = [f.code for f in sample.findings]
     text = render(sample, OutputFormat.MARKDOWN)
     assert [m for m in re.findall(r"^### \S+ (OD\d+)", text, re.M)] == codes
-    gh_codes = [p["title"].split()[1] for _, p, _ in
-                parse_commands(render(sample, OutputFormat.GITHUB))[: len(codes)]]
+    gh_codes = [
+        p["title"].split()[1]
+        for _, p, _ in parse_commands(render(sample, OutputFormat.GITHUB))[: len(codes)]
+    ]
     assert gh_codes == codes
     root = ET.fromstring(render(sample, OutputFormat.JUNIT, fail_on="info"))
     assert sorted(f.get("type") for f in root.iter("failure")) == sorted(codes)

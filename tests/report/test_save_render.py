@@ -60,8 +60,11 @@ def html_available() -> bool:
 def _real_inputs() -> list[Path]:
     found = sorted(p for p in SAMPLES.iterdir() if p.is_dir())
     for folder in sorted(p for p in LOGS.iterdir() if p.is_dir()):
-        found += sorted(p for p in folder.iterdir()
-                        if not p.name.startswith(".") and p.suffix not in (".py", ".md"))
+        found += sorted(
+            p
+            for p in folder.iterdir()
+            if not p.name.startswith(".") and p.suffix not in (".py", ".md")
+        )
     return found
 
 
@@ -91,25 +94,42 @@ def test_non_finite_floats_become_strings_and_stay_strings():
     nan, inf = float("nan"), float("inf")
     d = Diagnosis(
         verdict="diverging",
-        findings=(Finding("OD106", "diverging", Severity.ERROR, 0.99, "loss became nan",
-                          {"value": nan, "peak": inf, "low": -inf, "list": [1.0, nan]},
-                          {"run": "r"}),),
+        findings=(
+            Finding(
+                "OD106",
+                "diverging",
+                Severity.ERROR,
+                0.99,
+                "loss became nan",
+                {"value": nan, "peak": inf, "low": -inf, "list": [1.0, nan]},
+                {"run": "r"},
+            ),
+        ),
         actions=(),
-        checks=(CheckRecord("divergence", "ran", ("OD106",), None, 0.01,
-                            {"r": {"end": inf, "ratio": nan}}),),
-        figures={"curves/r/loss": {"kind": "curves", "series": {"train": {"x": [1, 2],
-                                                                          "y": [0.5, nan]}}}},
+        checks=(
+            CheckRecord(
+                "divergence", "ran", ("OD106",), None, 0.01, {"r": {"end": inf, "ratio": nan}}
+            ),
+        ),
+        figures={
+            "curves/r/loss": {"kind": "curves", "series": {"train": {"x": [1, 2], "y": [0.5, nan]}}}
+        },
         tool_version="0.1.0",
     )
     data = d.to_dict()
     text = json.dumps(data, allow_nan=False)  # valid JSON: no NaN literals
-    assert data["findings"][0]["evidence"] == {"value": "nan", "peak": "inf", "low": "-inf",
-                                               "list": [1.0, "nan"]}
+    assert data["findings"][0]["evidence"] == {
+        "value": "nan",
+        "peak": "inf",
+        "low": "-inf",
+        "list": [1.0, "nan"],
+    }
     assert data["checks"][0]["measurements"]["r"] == {"end": "inf", "ratio": "nan"}
     back = Diagnosis.from_dict(json.loads(text))
     assert json.dumps(back.to_dict(), allow_nan=False) == text
-    assert all(not (isinstance(v, float) and math.isnan(v))
-               for v in back.findings[0].evidence.values())
+    assert all(
+        not (isinstance(v, float) and math.isnan(v)) for v in back.findings[0].evidence.values()
+    )
 
 
 # --- --save -------------------------------------------------------------------------------
@@ -136,8 +156,19 @@ def test_save_writes_several_formats_from_one_run(tmp_path, monkeypatch):
 
 def test_save_with_output_and_fail_on(tmp_path):
     out, xml = tmp_path / "report.md", tmp_path / "junit.xml"
-    invoke("diagnose", OVERFIT, "--format", "markdown", "--output", out, "--fail-on", "warning",
-           "--save", f"junit={xml}", code=1)
+    invoke(
+        "diagnose",
+        OVERFIT,
+        "--format",
+        "markdown",
+        "--output",
+        out,
+        "--fail-on",
+        "warning",
+        "--save",
+        f"junit={xml}",
+        code=1,
+    )
     assert out.read_text().startswith("# overfit-doctor report")
     assert 'failures="2"' in xml.read_text()  # --fail-on shapes the JUnit failures too
 
@@ -193,15 +224,27 @@ def test_render_equals_the_original_run(fmt, tmp_path, monkeypatch):
     """The live Diagnosis and the one read back from its JSON render the same."""
     monkeypatch.chdir(ROOT)
     saved = tmp_path / "report.json"
-    direct = invoke("diagnose", DIVERGING, OVERFIT, "--format", fmt.value,
-                    "--save", f"json={saved}", code=1).stdout
+    direct = invoke(
+        "diagnose", DIVERGING, OVERFIT, "--format", fmt.value, "--save", f"json={saved}", code=1
+    ).stdout
     assert invoke("render", saved, "--format", fmt.value, code=0).stdout == direct
 
 
 def test_render_to_output_and_save(saved_report, tmp_path):
     out, md = tmp_path / "r.xml", tmp_path / "r.md"
-    r = invoke("render", saved_report, "-f", "junit", "-o", out, "--save", f"markdown={md}",
-               "--fail-on", "warning", code=0)  # render exits 0: diagnose is the gate
+    r = invoke(
+        "render",
+        saved_report,
+        "-f",
+        "junit",
+        "-o",
+        out,
+        "--save",
+        f"markdown={md}",
+        "--fail-on",
+        "warning",
+        code=0,
+    )  # render exits 0: diagnose is the gate
     assert r.stdout == ""
     assert out.read_text().startswith("<?xml") and 'failures="2"' in out.read_text()
     assert md.read_text().startswith("# overfit-doctor report")
@@ -239,9 +282,19 @@ def _bad_reports(good: str) -> dict[str, bytes]:
     }
 
 
-BAD_REPORTS = ["truncated", "empty", "not JSON", "binary", "JSON list", "other JSON",
-               "wrong schema_version", "no tool", "finding without fields", "unknown severity",
-               "wrong type"]
+BAD_REPORTS = [
+    "truncated",
+    "empty",
+    "not JSON",
+    "binary",
+    "JSON list",
+    "other JSON",
+    "wrong schema_version",
+    "no tool",
+    "finding without fields",
+    "unknown severity",
+    "wrong type",
+]
 
 
 def test_bad_report_cases_are_all_tested(saved_report):

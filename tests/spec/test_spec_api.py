@@ -38,12 +38,15 @@ BROKEN = {
     "wrong type": ("spec = 42\n", "expected overfit_doctor.Spec"),
     "callable raises": ("def spec():\n    raise ValueError('bad path')\n", "ValueError: bad path"),
     "factory returns non-module": (
-        "spec = Spec(model=lambda: 'not a model', train=(X, y))\n", "expected a torch.nn.Module"),
+        "spec = Spec(model=lambda: 'not a model', train=(X, y))\n",
+        "expected a torch.nn.Module",
+    ),
     "model crashes on a batch": (
-        "spec = Spec(model=lambda: nn.Linear(5, 2), train=(X, y))\n", "crashed on a batch"),
+        "spec = Spec(model=lambda: nn.Linear(5, 2), train=(X, y))\n",
+        "crashed on a batch",
+    ),
     "model instance": ("spec = Spec(model=nn.Linear(4, 2), train=(X, y))\n", "model instance"),
-    "mismatched rows": ("spec = Spec(model=lambda: nn.Linear(4, 2), train=(X, y[:10]))\n",
-                        "rows"),
+    "mismatched rows": ("spec = Spec(model=lambda: nn.Linear(4, 2), train=(X, y[:10]))\n", "rows"),
 }
 
 
@@ -53,16 +56,20 @@ def test_broken_specs_exit_2_with_one_named_line(tmp_path, case):
     path = write(tmp_path, body)
     result = runner.invoke(app, ["diagnose", "--spec", str(path), "--budget", "quick"])
     assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = [ln for ln in result.stderr.splitlines()
-             if ln.strip() and not ln.startswith("overfit-doctor: running")]
+    lines = [
+        ln
+        for ln in result.stderr.splitlines()
+        if ln.strip() and not ln.startswith("overfit-doctor: running")
+    ]
     assert len(lines) == 1 and lines[0].startswith("overfit-doctor: error:"), result.stderr
     assert needle in lines[0]
     assert "Traceback" not in result.stderr
 
 
 def test_spec_name_after_colon_and_callable(tmp_path):
-    path = write(tmp_path, "def other():\n    return Spec(model=lambda: nn.Linear(4, 2), "
-                           "train=(X, y))\n")
+    path = write(
+        tmp_path, "def other():\n    return Spec(model=lambda: nn.Linear(4, 2), train=(X, y))\n"
+    )
     spec = load_spec(f"{path}:other")
     assert isinstance(spec, Spec)
     with pytest.raises(InputError):
@@ -70,12 +77,15 @@ def test_spec_name_after_colon_and_callable(tmp_path):
 
 
 def test_spec_file_imports_siblings_like_a_script(tmp_path):
-    (tmp_path / "mydata.py").write_text("import torch\nX = torch.randn(32, 3)\n"
-                                        "y = torch.randint(0, 3, (32,))\n")
+    (tmp_path / "mydata.py").write_text(
+        "import torch\nX = torch.randn(32, 3)\ny = torch.randint(0, 3, (32,))\n"
+    )
     path = tmp_path / "s.py"
-    path.write_text("from torch import nn\nfrom mydata import X, y\n"
-                    "from overfit_doctor import Spec\n"
-                    "spec = Spec(model=lambda: nn.Linear(3, 3), train=(X, y))\n")
+    path.write_text(
+        "from torch import nn\nfrom mydata import X, y\n"
+        "from overfit_doctor import Spec\n"
+        "spec = Spec(model=lambda: nn.Linear(3, 3), train=(X, y))\n"
+    )
     assert load_spec(path).train[0].shape == (32, 3)
 
 
@@ -104,8 +114,9 @@ def test_logs_and_spec_merge_into_one_report():
 
 
 def test_json_report_with_spec_is_clean_json_on_stdout():
-    result = runner.invoke(app, ["diagnose", "--spec", str(HEALTHY), "--budget", "quick",
-                                 "--format", "json"])
+    result = runner.invoke(
+        app, ["diagnose", "--spec", str(HEALTHY), "--budget", "quick", "--format", "json"]
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["inputs"]["spec"]["task"] == "classification"
