@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -226,13 +225,13 @@ def test_unusable_files_raise_input_error(tmp_path, content, reason):
 
 
 @pytest.mark.slow
-def test_million_rows_parse_in_seconds(tmp_path):
+def test_million_rows_are_all_read(tmp_path):
+    """Every row of a big file becomes events (speed is measured in benchmarks/bench_logs.py)."""
     n = 1_000_000
     rng = np.random.default_rng(0)
     table = pd.DataFrame({"epoch": np.arange(n), "loss": rng.random(n), "val_loss": rng.random(n)})
     path = tmp_path / "big.csv"
     table.to_csv(path, index=False)
-    start = time.perf_counter()
     runs = csv_table.read(path)
-    assert time.perf_counter() - start < 6
     assert len(runs) == 1 and len(runs[0].events) == 2 * n
+    assert runs[0].events["value"].iloc[-1] == pytest.approx(table["val_loss"].iloc[-1])
