@@ -54,13 +54,14 @@ from torch.func import functional_call
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from docs_block import write_block  # noqa: E402
+
 from overfit_doctor import Spec  # noqa: E402
 from overfit_doctor.checks.gradients import GradientCheck  # noqa: E402
 from overfit_doctor.probes import gradcheck  # noqa: E402
 from overfit_doctor.probes.context import ProbeContext  # noqa: E402
 
 MIN_SUBSET = 16  # scalars checked by the slow mode at least
-START, END = "<!-- bench_gradcheck:start -->", "<!-- bench_gradcheck:end -->"
 
 
 # --- the injected bug ----------------------------------------------------------------------------
@@ -403,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{platform.machine()}, Python {platform.python_version()}, torch "
             f"{torch.__version__}, {args.threads} thread(s)"
         )
-        block = (
-            f"{START}\n## Gradient check (OD301) vs torch.autograd.gradcheck\n\n"
+        write_block(
+            "bench_gradcheck",
+            f"## Gradient check (OD301) vs torch.autograd.gradcheck\n\n"
             f"Measured with `.venv/bin/python benchmarks/bench_gradcheck.py --threads "
             f"{args.threads} --budget {args.budget} --max-seconds {args.max_seconds:g} "
             f"--write-docs` on {machine}. "
@@ -412,16 +414,8 @@ def main(argv: list[str] | None = None) -> int:
             "about 2x between runs (the first call of a process pays torch's lazy imports, so "
             "a warm-up run comes first). `ours` includes the localization per module when the "
             "check fails. See the module docstring for the models and the injected bugs.\n\n"
-            f"{table}\n{END}"
+            f"{table}",
         )
-        doc = ROOT / "docs" / "benchmarks.md"
-        text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-        if START in text:
-            head, rest = text.split(START, 1)
-            text = head + block + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        doc.write_text(text)
     return 0
 
 

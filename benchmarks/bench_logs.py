@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from docs_block import write_block
 
 ROOT = Path(__file__).resolve().parents[1]
 VAL_EVERY = 1000
@@ -209,20 +210,12 @@ def main() -> None:
             f"{platform.machine()}, {platform.python_implementation()} "
             f"{platform.python_version()}, {_cores()} cores"
         )
-        doc = ROOT / "docs" / "benchmarks.md"
-        text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-        marker_start, marker_end = "<!-- bench_logs:start -->", "<!-- bench_logs:end -->"
-        block = (
-            f"{marker_start}\nMeasured with `.venv/bin/python benchmarks/bench_logs.py "
-            f"--rows {args.rows} --repeat {args.repeat} --write-docs` on {machine}.\n\n"
-            f"{out}\n{marker_end}"
+        write_block(
+            "bench_logs",
+            f"Measured with `.venv/bin/python benchmarks/bench_logs.py --rows {args.rows} "
+            f"--repeat {args.repeat} --write-docs` on {machine}.\n\n{out}",
+            heading="Log parsing and diagnosis",
         )
-        if marker_start in text:
-            head, rest = text.split(marker_start, 1)
-            text = head + block + rest.split(marker_end, 1)[1]
-        else:
-            text += "\n## Log parsing and diagnosis\n\n" + block + "\n"
-        doc.write_text(text)
 
 
 def _cores() -> int:

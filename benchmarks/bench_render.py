@@ -29,10 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from docs_block import write_block
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_runs" / "keras_overfitting"
-DOC = ROOT / "docs" / "benchmarks.md"
-MARK_START, MARK_END = "<!-- bench_render:start -->", "<!-- bench_render:end -->"
 FORMATS = ("text", "json", "html", "html-png")
 EXT = {"text": "txt"}
 
@@ -162,7 +162,6 @@ def write_docs(table: str, cmd_table: str, repeat: int) -> None:
     if hasattr(os, "getloadavg"):
         machine += f", load average {os.getloadavg()[1]:.1f} over the run"
     block = (
-        f"{MARK_START}\n"
         f"Measured with `.venv/bin/python benchmarks/bench_render.py --repeat {repeat} "
         f"--write-docs` ({machine}; a machine shared with other work, so expect noise). "
         "`cold` is the first render in a fresh process, imports included (matplotlib alone "
@@ -171,17 +170,10 @@ def write_docs(table: str, cmd_table: str, repeat: int) -> None:
         "timed here.\n\n"
         f"{table}\n\n"
         "The whole command, diagnosis and process start-up included:\n\n"
-        f"{cmd_table}\n"
-        f"{MARK_END}"
+        f"{cmd_table}"
     )
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + block + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Rendering reports\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
-    print(f"wrote the bench_render block of {DOC.relative_to(ROOT)}")
+    write_block("bench_render", block, heading="Rendering reports")
+    print("wrote the bench_render block of docs/benchmarks.md")
 
 
 if __name__ == "__main__":

@@ -26,12 +26,12 @@ import sys
 import time
 from pathlib import Path
 
+from docs_block import write_block
+
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "benchmarks" / "faults" / "specs"
 CASES = ("healthy_mlp", "healthy_cnn", "healthy_regression")
-DOC = ROOT / "docs" / "benchmarks.md"
 _LOAD_AT_START = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-MARK_START, MARK_END = "<!-- bench_spec:start -->", "<!-- bench_spec:end -->"
 
 
 def epoch_seconds(path: Path, repeat: int = 3) -> tuple[float, float, int, int]:
@@ -150,23 +150,12 @@ def _load() -> str:
 def write_docs(text_table: str, command: str) -> None:
     today = datetime.date.today().isoformat()
     block = (
-        f"{MARK_START}\nMeasured with `{command}` on {machine()}, {today}. One epoch = one "
+        f"Measured with `{command}` on {machine()}, {today}. One epoch = one "
         "pass over the training set with the spec's optimizer, loss and batch size; the "
         "suite = `diagnose(spec=..., budget=...)` with every check.\n\n"
-        f"{text_table}\n{MARK_END}"
+        f"{text_table}"
     )
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if MARK_START in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + block + rest.split(MARK_END, 1)[1]
-    else:
-        text = (
-            text.rstrip("\n")
-            + "\n\n## Cost of the active checks (`diagnose --spec`)\n\n"
-            + block
-            + "\n"
-        )
-    DOC.write_text(text, encoding="utf-8")
+    write_block("bench_spec", block, heading="Cost of the active checks (`diagnose --spec`)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from docs_block import write_block
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_runs" / "keras_overfitting" / "training.log"
 
@@ -60,20 +62,12 @@ def main() -> None:
     )
     print(table)
     if args.write_docs:
-        doc = ROOT / "docs" / "benchmarks.md"
-        text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-        start, end = "<!-- bench_startup:start -->", "<!-- bench_startup:end -->"
-        block = (
-            f"{start}\nMeasured with `.venv/bin/python benchmarks/bench_startup.py "
-            f"--repeat {args.repeat} --write-docs` (median of {args.repeat} runs).\n\n"
-            f"{table}\n{end}"
+        write_block(
+            "bench_startup",
+            f"Measured with `.venv/bin/python benchmarks/bench_startup.py --repeat {args.repeat} "
+            f"--write-docs` (median of {args.repeat} runs).\n\n{table}",
+            heading="Start-up and a small diagnosis",
         )
-        if start in text:
-            head, rest = text.split(start, 1)
-            text = head + block + rest.split(end, 1)[1]
-        else:
-            text += "\n## Start-up and a small diagnosis\n\n" + block + "\n"
-        doc.write_text(text)
 
 
 if __name__ == "__main__":
